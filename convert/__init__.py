@@ -1,0 +1,1 @@
+"""Quantization-aware fine-tuning and export to a full-integer int8 TFLite model."""

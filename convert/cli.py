@@ -1,0 +1,61 @@
+"""quantization-aware fine-tune a trained run and export a verified int8 TFLite model (needs digitedge[train])"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="digitedge convert",
+        description="Quantization-aware fine-tuning of RUN/model.keras, export to a full-integer "
+        "int8 TFLite model (uint8 input) with a JSON metadata sidecar, then verification on the "
+        "MNIST test set with the device's interpreter code. Exits 1 if int8 loses more than "
+        "--tolerance percentage points against the float model.",
+    )
+    p.add_argument("run", nargs="?", type=Path, default=Path("runs/latest"), help="training run folder (default: runs/latest)")
+    p.add_argument("--out", type=Path, help="output .tflite (default: RUN/model_int8.tflite); metadata goes beside it as .json")
+    p.add_argument("--data", help="MNIST .npz or IDX folder; default $DIGITEDGE_MNIST, else Keras' download")
+    p.add_argument("--qat-epochs", type=int, default=1, help="quantization-aware fine-tuning epochs (default 1)")
+    p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate")
+    p.add_argument("--calibration", type=int, default=500, help="representative images for calibration")
+    p.add_argument("--tolerance", type=float, default=0.2, help="allowed int8 accuracy loss in percentage points (default 0.2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit-train", type=int, help="fine-tune on only the first N training images")
+    p.add_argument("--limit-test", type=int, help="verify on only the first N test images")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    from edge.model import ModelError
+    from train.data import DataError
+
+    try:
+        from convert.recipe import ConvertConfig, VerificationFailed, convert
+    except ImportError as exc:
+        print(f"digitedge convert: {exc}", file=sys.stderr)
+        return 3
+    cfg = ConvertConfig(
+        run=args.run, out=args.out, data=args.data, qat_epochs=args.qat_epochs, learning_rate=args.lr,
+        calibration=args.calibration, tolerance_pp=args.tolerance, seed=args.seed,
+        limit_train=args.limit_train, limit_test=args.limit_test,
+        command=shlex.join(["digitedge", "convert", *argv]),
+    )
+    try:
+        meta = convert(cfg)
+    except VerificationFailed as exc:
+        print(f"digitedge convert: VERIFICATION FAILED: {exc}", file=sys.stderr)
+        return 1
+    except (DataError, ModelError, FileNotFoundError, ValueError) as exc:
+        print(f"digitedge convert: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"model": str(cfg.out or args.run / "model_int8.tflite"), **meta["verification"]}))
+    return 0

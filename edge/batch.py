@@ -1,0 +1,185 @@
+"""Classify image files and folders: one result row per file, resumable, in parallel.
+
+Rows are written in sorted-path order whatever the number of workers, flushed one by one,
+so an interrupted run leaves whole rows only (a torn last line is cut off on resume) and
+the same command again skips what is done.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from edge.data import Recognition
+from edge.recognize import Recognizer
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
+CSV_FIELDS = ["path", "lines", "digits", "error"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input file and where it sits below the argument it was found under."""
+
+    path: Path
+    rel: Path
+
+
+def collect(paths: Iterable[str | Path], recursive: bool = False) -> list[Item]:
+    """Files named directly, plus images inside named folders; sorted, without duplicates."""
+    items: dict[str, Item] = {}
+    for arg in map(Path, paths):
+        if arg.is_dir():
+            found = arg.rglob("*") if recursive else arg.iterdir()
+            for p in found:
+                if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir():
+                    items.setdefault(str(p), Item(p, p.relative_to(arg)))
+        else:  # a file, or something missing: either way it gets a row
+            items.setdefault(str(arg), Item(arg, Path(arg.name)))
+    return [items[k] for k in sorted(items)]
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Decode an image file of any depth and channel count; ValueError names the problem."""
+    if path.is_dir():
+        raise ValueError("is a directory")
+    data = np.fromfile(path, np.uint8)  # works for any file name, unlike cv2.imread
+    if data.size == 0:
+        raise ValueError("empty file")
+    _check_pixels(data)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise ValueError("not a decodable image")
+    return image
+
+
+def _check_pixels(data: np.ndarray) -> None:
+    """Refuse huge images from the header alone (PNG/JPEG), without allocating them."""
+    head = data[:65536].tobytes()
+    w = h = 0
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
+        w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    elif head.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(head):
+            if head[i] != 0xFF:
+                break
+            marker, size = head[i + 1], int.from_bytes(head[i + 2 : i + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+                h, w = int.from_bytes(head[i + 5 : i + 7], "big"), int.from_bytes(head[i + 7 : i + 9], "big")
+                break
+            i += 2 + size
+    if w * h > MAX_PIXELS:
+        raise ValueError(f"image is {w}x{h} = {w * h} pixels, over the limit of {MAX_PIXELS}")
+
+
+def result_row(path: Path, result: Recognition | None, error: str | None) -> dict[str, Any]:
+    """The JSONL schema: path, width, height, digits, lines, error."""
+    row: dict[str, Any] = {"path": str(path), "width": 0, "height": 0, "digits": [], "lines": []}
+    if result is not None:
+        d = result.to_dict()
+        row.update(width=d["width"], height=d["height"], digits=d["digits"], lines=d["lines"])
+    row["error"] = error
+    return row
+
+
+def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = None) -> dict[str, Any]:
+    """One file -> one row; any failure becomes the row's error, never an exception."""
+    try:
+        image = read_image(item.path)
+        result = recognizer.recognize(image)
+    except (ValueError, OSError, cv2.error) as exc:
+        return result_row(item.path, None, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
+    if annotate is not None:
+        from edge.draw import draw_recognition
+
+        out = (annotate / item.rel).with_suffix(".png")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(out), draw_recognition(image, result))
+    return result_row(item.path, result, None)
+
+
+# --- worker processes: one Recognizer (one interpreter) each -------------------------------
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(model: str | None, kwargs: dict[str, Any], annotate: Path | None) -> None:
+    _worker["recognizer"] = Recognizer(model, **kwargs)
+    _worker["annotate"] = annotate
+
+
+def _work(item: Item) -> dict[str, Any]:
+    return classify_file(_worker["recognizer"], item, _worker["annotate"])
+
+
+def run(
+    items: list[Item],
+    model: str | None = None,
+    workers: int = 1,
+    annotate: Path | None = None,
+    **recognizer_kwargs: Any,
+) -> Iterator[dict[str, Any]]:
+    """Rows for `items`, in their order, computed by `workers` processes."""
+    if not items:
+        return
+    if workers <= 1:
+        _init_worker(model, recognizer_kwargs, annotate)
+        for item in items:
+            yield _work(item)
+        return
+    ctx = mp.get_context("spawn" if os.name != "posix" else "forkserver")
+    with ctx.Pool(workers, _init_worker, (model, recognizer_kwargs, annotate)) as pool:
+        yield from pool.imap(_work, items, chunksize=1)
+
+
+# --- output files: JSONL or CSV, appended row by row, resumable ----------------------------
+def format_row(row: dict[str, Any], fmt: str) -> str:
+    """One row as a line of JSONL, CSV or human-readable text."""
+    if fmt == "jsonl":
+        return json.dumps(row, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(
+            [row["path"], " | ".join(row["lines"]), len(row["digits"]), row["error"] or ""]
+        )
+        return buf.getvalue()
+    text = " | ".join(row["lines"]) if row["lines"] else "(no digits)"
+    return f"{row['path']}: {'ERROR ' + row['error'] if row['error'] else text}\n"
+
+
+def done_paths(out: Path, fmt: str) -> set[str]:
+    """Paths already in `out`; cuts off a torn last row left by an interrupted run."""
+    if not out.exists():
+        return set()
+    raw = out.read_bytes()
+    keep = raw[: raw.rfind(b"\n") + 1]  # only whole lines count
+    text = keep.decode("utf-8", errors="surrogateescape")
+    done: set[str] = set()
+    good = 0
+    lines = text.splitlines(keepends=True)
+    rows = csv.reader(lines) if fmt == "csv" else (json.loads(x) if x.strip() else None for x in lines)
+    try:
+        for line, row in zip(lines, rows):
+            path = row[0] if fmt == "csv" else row["path"]
+            if fmt == "csv" and path == "path":  # header
+                good += len(line.encode("utf-8", errors="surrogateescape"))
+                continue
+            done.add(path)
+            good += len(line.encode("utf-8", errors="surrogateescape"))
+    except (json.JSONDecodeError, TypeError, KeyError, IndexError):
+        pass  # a corrupt row: keep everything before it, redo the rest
+    if good != len(raw):
+        with open(out, "r+b") as f:
+            f.truncate(good)
+    return done

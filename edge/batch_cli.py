@@ -1,0 +1,106 @@
+"""`digitedge classify`: read the digits in image files and folders."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from edge import batch
+from edge.cli import EXIT_INTERRUPTED, EXIT_MISSING, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from edge.interpreter import BackendMissing
+from edge.model import ModelError
+from edge.segment import SegmentConfig
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="digitedge classify",
+        description="Find and read handwritten digits in images. One result per file: JSONL "
+        '{"path", "width", "height", "digits": [{"box": [x, y, w, h], "label", "confidence"}], '
+        '"lines", "error"} or CSV (path, lines, digit count, error). Re-running with the same '
+        "--out skips files already done.",
+        epilog="exit codes: 0 all files read, 1 some files failed, 2 usage error or unusable model, "
+        "3 no TFLite interpreter installed, 130 interrupted (output stays valid; rerun to resume)",
+    )
+    p.add_argument("paths", nargs="+", help="image files and/or folders")
+    p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
+    p.add_argument("--out", type=Path, help="write rows to FILE.jsonl or FILE.csv (resumable); default: stdout")
+    p.add_argument("--format", choices=["jsonl", "csv", "text"], help="stdout format (default jsonl); --out uses its extension")
+    p.add_argument("--annotate", type=Path, metavar="DIR", help="write copies with boxes, labels and confidences")
+    p.add_argument("--workers", type=int, default=1, help="processes, one interpreter each (default 1)")
+    p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
+    p.add_argument("--polarity", choices=["auto", "dark", "light"], default="auto", help="ink darker or lighter than the background")
+    p.add_argument("--min-confidence", type=float, default=0.5, help="drop marks the model is less sure of (default 0.5)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    if args.workers < 1:
+        print(f"digitedge classify: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return EXIT_USAGE
+    fmt = args.format or "jsonl"
+    if args.out is not None:
+        fmt = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}.get(args.out.suffix.lower(), "")
+        if not fmt:
+            print(f"digitedge classify: --out {args.out}: use a .jsonl or .csv file", file=sys.stderr)
+            return EXIT_USAGE
+    items = batch.collect(args.paths, args.recursive)
+    if not items:
+        print("digitedge classify: no images found in " + " ".join(args.paths), file=sys.stderr)
+        return EXIT_USAGE
+    kwargs = {"segment": SegmentConfig(polarity=args.polarity), "min_confidence": args.min_confidence}
+    try:  # fail fast on an unusable model, before any worker starts
+        from edge.recognize import Recognizer
+
+        Recognizer(args.model, **kwargs)
+    except ModelError as exc:
+        print(f"digitedge classify: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BackendMissing as exc:
+        print(f"digitedge classify: {exc}", file=sys.stderr)
+        return EXIT_MISSING
+
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        done = batch.done_paths(args.out, fmt)
+        fresh = not args.out.exists() or args.out.stat().st_size == 0
+        sink = open(args.out, "a", encoding="utf-8", errors="surrogateescape", newline="")
+        if fmt == "csv" and fresh:
+            sink.write(",".join(batch.CSV_FIELDS) + "\n")
+        todo = [it for it in items if str(it.path) not in done]
+        if done:
+            print(f"resuming: {len(items) - len(todo)} of {len(items)} files already in {args.out}", file=sys.stderr)
+    else:
+        sink, todo = sys.stdout, items
+        if fmt == "csv":
+            sink.write(",".join(batch.CSV_FIELDS) + "\n")
+
+    from tqdm import tqdm
+
+    started, n_digits, n_errors, n_done = time.time(), 0, 0, 0
+    status = EXIT_OK
+    try:
+        rows = batch.run(todo, args.model, args.workers, args.annotate, **kwargs)
+        for row in tqdm(rows, total=len(todo), unit="img", file=sys.stderr, disable=None):
+            sink.write(batch.format_row(row, fmt))
+            sink.flush()
+            n_done += 1
+            n_digits += len(row["digits"])
+            n_errors += row["error"] is not None
+    except KeyboardInterrupt:
+        status = EXIT_INTERRUPTED
+    finally:
+        if sink is not sys.stdout:
+            sink.close()
+    elapsed = max(time.time() - started, 1e-9)
+    print(
+        f"{n_done} images, {n_digits} digits, {n_errors} errors, {n_done / elapsed:.1f} images/s"
+        + (" (interrupted: rerun the same command to resume)" if status == EXIT_INTERRUPTED else ""),
+        file=sys.stderr,
+    )
+    if status != EXIT_OK:
+        return status
+    return EXIT_PARTIAL if n_errors else EXIT_OK

@@ -1,0 +1,118 @@
+"""`digitedge camera`: the live recognizer. Source -> recognize -> sinks (JSONL, window, video)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+import cv2
+
+from edge.camera import SourceError, StableReading, open_source
+from edge.cli import EXIT_INTERRUPTED, EXIT_MISSING, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from edge.interpreter import BackendMissing
+from edge.model import ModelError
+from edge.segment import SegmentConfig
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="digitedge camera",
+        description="Read digits live from a camera, video file or stream. Writes one JSON object "
+        "per frame (frame, time, lines, stable, digits, fps); `stable` holds lines confirmed over "
+        "the last --window frames, so flicker never reaches consumers.",
+        epilog="Ctrl-C or SIGTERM stop cleanly and flush outputs. exit codes: 0 done (file ended or "
+        "stopped), 1 live source lost, 2 bad source or model, 3 missing package",
+    )
+    p.add_argument("--source", default="0", help="0 (webcam index), /dev/videoN, video FILE, rtsp://... or picamera")
+    p.add_argument("--jsonl", default="-", help="per-frame JSONL output file, or - for stdout (default)")
+    p.add_argument("--show", action="store_true", help="show an overlay window (needs a display and GUI OpenCV)")
+    p.add_argument("--record", type=Path, help="write the annotated video to FILE (.avi, MJPG)")
+    p.add_argument("--max-fps", type=float, default=0, help="process at most N frames per second (0 = as fast as possible)")
+    p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0 = no limit)")
+    p.add_argument("--window", type=int, default=5, help="frames in the stable-reading vote (default 5)")
+    p.add_argument("--votes", type=int, default=3, help="frames that must agree (default 3)")
+    p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
+    p.add_argument("--polarity", choices=["auto", "dark", "light"], default="auto")
+    p.add_argument("--min-confidence", type=float, default=0.5)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    from edge.recognize import Recognizer
+
+    try:
+        stable = StableReading(args.window, args.votes)
+        recognizer = Recognizer(args.model, SegmentConfig(polarity=args.polarity), args.min_confidence)
+    except (ModelError, ValueError) as exc:
+        print(f"digitedge camera: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BackendMissing as exc:
+        print(f"digitedge camera: {exc}", file=sys.stderr)
+        return EXIT_MISSING
+
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+    status, n = EXIT_OK, 0
+    with ExitStack() as stack:
+        try:
+            source = stack.enter_context(open_source(args.source))
+        except SourceError as exc:
+            print(f"digitedge camera: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        out: IO[str] = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "a", encoding="utf-8"))
+        writer = None
+        started = last = time.monotonic()
+        fps = 0.0
+        try:
+            for frame in source:
+                if stop["flag"]:
+                    break
+                if args.max_fps > 0:
+                    wait = 1 / args.max_fps - (time.monotonic() - last)
+                    if wait > 0:
+                        time.sleep(wait)
+                result = recognizer.recognize(frame)
+                now = time.monotonic()
+                fps = 0.9 * fps + 0.1 / max(now - last, 1e-6) if n else 1 / max(now - last, 1e-6)
+                last = now
+                reading = stable.update(result.lines)
+                record = {"frame": n, "time": round(time.time(), 3), "lines": list(result.lines),
+                          "stable": list(reading), "digits": [d.to_dict() for d in result.digits], "fps": round(fps, 1)}
+                out.write(json.dumps(record) + "\n")
+                out.flush()
+                if args.show or args.record:
+                    from edge.draw import draw_recognition
+
+                    shown = draw_recognition(frame, result, f"{' '.join(reading) or '-'}  {fps:.0f} fps")
+                    if args.record:
+                        if writer is None:
+                            writer = cv2.VideoWriter(str(args.record), cv2.VideoWriter_fourcc(*"MJPG"), 15, shown.shape[1::-1])
+                            stack.callback(writer.release)
+                        writer.write(shown)
+                    if args.show:
+                        cv2.imshow("digitedge", shown)
+                        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                            break
+                n += 1
+                if args.max_frames and n >= args.max_frames:
+                    break
+        except KeyboardInterrupt:
+            status = EXIT_INTERRUPTED
+        except SourceError as exc:
+            print(f"digitedge camera: {exc}", file=sys.stderr)
+            status = EXIT_PARTIAL
+        except cv2.error as exc:
+            if args.show:
+                print(f"digitedge camera: cannot show a window ({exc.err}); run without --show on a headless device", file=sys.stderr)
+                return EXIT_USAGE
+            raise
+    ended = " (end of file)" if getattr(source, "ended", False) else ""
+    print(f"{n} frames in {time.monotonic() - started:.1f}s{ended}, stable reading: {' '.join(stable.lines) or '-'}", file=sys.stderr)
+    return status

@@ -1,0 +1,81 @@
+"""The `digitedge` command: parse arguments, call a typed function, turn errors into exit codes.
+
+Edge subcommands live here. Others (`train`, `convert`) register under the entry-point group
+`digitedge.commands` and are imported only when asked for, so `digitedge classify` never
+loads TensorFlow and edge never imports train or convert.
+
+Exit codes: 0 success, 1 some inputs failed or verification failed, 2 usage or bad input
+(unusable model, missing file), 3 a needed package is not installed, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from importlib.metadata import entry_points
+
+from edge import __version__
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MISSING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+# name -> (module with `parser()` and `main(argv)`, one-line help)
+EDGE_COMMANDS = {
+    "classify": ("edge.batch_cli", "read the digits in image files and folders (JSONL/CSV)"),
+    "camera": ("edge.camera_cli", "live recognizer on a camera, video file or stream"),
+}
+
+
+def _plugins() -> dict[str, str]:
+    """Subcommands registered by the other packages of the distribution."""
+    return {ep.name: ep.value for ep in entry_points(group="digitedge.commands")}
+
+
+def _usage() -> str:
+    lines = [
+        f"digitedge {__version__}: handwritten digits from MNIST to a device",
+        "",
+        "usage: digitedge COMMAND [options]   (digitedge COMMAND --help for details)",
+        "",
+        "commands:",
+    ]
+    for name, (_, help_) in EDGE_COMMANDS.items():
+        lines.append(f"  {name:<10} {help_}")
+    for name, target in sorted(_plugins().items()):
+        module = target.split(":")[0]
+        try:  # plugin CLI modules are light (TensorFlow is imported inside their functions)
+            doc = (importlib.import_module(module).__doc__ or "").strip().splitlines()[0]
+        except Exception:  # noqa: BLE001 - a broken plugin must not break --help
+            doc = f"(from {module})"
+        lines.append(f"  {name:<10} {doc}")
+    lines += ["", "exit codes: 0 ok, 1 some inputs failed, 2 usage or bad input, 3 missing package"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `digitedge` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return EXIT_OK if argv else EXIT_USAGE
+    if argv[0] == "--version":
+        print(f"digitedge {__version__}")
+        return EXIT_OK
+    name, rest = argv[0], argv[1:]
+    if name in EDGE_COMMANDS:
+        target = EDGE_COMMANDS[name][0] + ":main"
+    elif name in (plugins := _plugins()):
+        target = plugins[name]
+    else:
+        print(f"digitedge: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return EXIT_USAGE
+    module, func = target.split(":")
+    try:
+        return getattr(importlib.import_module(module), func)(rest)
+    except KeyboardInterrupt:
+        print("digitedge: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Result types of the edge runtime: small immutable records, never anonymous tuples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in original image pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def area(self) -> int:
+        return self.w * self.h
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+    def union(self, other: Box) -> Box:
+        x0, y0 = min(self.x, other.x), min(self.y, other.y)
+        x1, y1 = max(self.x + self.w, other.x + other.w), max(self.y + self.h, other.y + other.h)
+        return Box(x0, y0, x1 - x0, y1 - y0)
+
+    def as_list(self) -> list[int]:
+        return [self.x, self.y, self.w, self.h]
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One recognized digit."""
+
+    box: Box
+    label: int
+    confidence: float
+
+    def to_dict(self) -> dict:
+        return {"box": self.box.as_list(), "label": self.label, "confidence": round(self.confidence, 4)}
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """Everything read from one image: digits in reading order, and the lines they form."""
+
+    width: int
+    height: int
+    digits: tuple[Digit, ...]
+    lines: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "digits": [d.to_dict() for d in self.digits],
+            "lines": list(self.lines),
+        }

@@ -1,0 +1,108 @@
+"""A digit model on the device: the .tflite file, its metadata sidecar, and one verb.
+
+Every model travels with `<name>.json` beside `<name>.tflite`: labels, input shape and dtype,
+preprocessing version, how it was made and how well it did. `Classifier` refuses a model
+whose metadata does not match what this runtime feeds it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge import interpreter as interp
+from edge.preprocess import PREPROCESS_VERSION, SIZE
+
+METADATA_FORMAT = 1
+DEFAULT_MODEL = Path(__file__).with_name("models") / "default.tflite"
+INPUT_SHAPE = [SIZE, SIZE, 1]
+
+
+class ModelError(ValueError):
+    """A model file or its metadata cannot be used by this runtime."""
+
+
+def metadata_path(model_path: str | Path) -> Path:
+    """Where a model's metadata sidecar lives."""
+    return Path(model_path).with_suffix(".json")
+
+
+def write_metadata(model_path: str | Path, metadata: dict[str, Any]) -> Path:
+    """Write the sidecar for a model (used by `convert`)."""
+    path = metadata_path(model_path)
+    path.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_metadata(model_path: str | Path) -> dict[str, Any]:
+    """Read and check a model's sidecar; raise ModelError naming the problem."""
+    path = metadata_path(model_path)
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelError(f"{path}: metadata sidecar missing (models come from `digitedge convert`)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: unreadable metadata ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"{path}: metadata must be a JSON object")
+    checks = {
+        "format": METADATA_FORMAT,
+        "preprocess_version": PREPROCESS_VERSION,
+        "input_shape": INPUT_SHAPE,
+        "input_dtype": "uint8",
+    }
+    for key, want in checks.items():
+        if meta.get(key) != want:
+            raise ModelError(f"{path}: {key}={meta.get(key)!r}, this runtime needs {want!r}")
+    labels = meta.get("labels")
+    if not isinstance(labels, list) or not labels:
+        raise ModelError(f"{path}: labels must be a non-empty list, got {labels!r}")
+    return meta
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified digit crop."""
+
+    label: int
+    confidence: float
+
+
+class Classifier:
+    """An int8 digit model ready to classify batches of prepared 28x28 inputs."""
+
+    def __init__(self, model_path: str | Path | None = None, num_threads: int = 1) -> None:
+        self.path = Path(model_path) if model_path else DEFAULT_MODEL
+        if not self.path.is_file():
+            raise ModelError(f"{self.path}: model file not found")
+        self.metadata = read_metadata(self.path)
+        self.labels: list[int] = [int(x) for x in self.metadata["labels"]]
+        self.interpreter = interp.make_interpreter(self.path, num_threads=num_threads)
+        inp = self.interpreter.get_input_details()[0]
+        out = self.interpreter.get_output_details()[0]
+        shape, dtype = list(inp["shape"][1:]), np.dtype(inp["dtype"]).name
+        if shape != INPUT_SHAPE or dtype != "uint8":
+            raise ModelError(
+                f"{self.path}: model input is {shape} {dtype}, expected {INPUT_SHAPE} uint8 "
+                "(a full-integer model from `digitedge convert`)"
+            )
+        if out["shape"][-1] != len(self.labels):
+            raise ModelError(
+                f"{self.path}: model has {out['shape'][-1]} outputs but {len(self.labels)} labels"
+            )
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28, 1) uint8 -> (N, classes) float probabilities, in one interpreter call."""
+        if len(batch) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        return interp.run_batch(self.interpreter, batch)
+
+    def classify(self, batch: np.ndarray) -> list[Prediction]:
+        """(N, 28, 28, 1) uint8 -> one Prediction per input."""
+        probs = self.probabilities(batch)
+        best = probs.argmax(axis=1)
+        return [Prediction(self.labels[i], float(probs[n, i])) for n, i in enumerate(best)]

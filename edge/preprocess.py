@@ -1,0 +1,71 @@
+"""The one crop -> model-input path, shared by training and the device.
+
+MNIST convention: white ink on black, the digit's bounding box scaled so its longer side
+is 20 px (aspect ratio kept), then placed in a 28x28 canvas so that its centre of mass sits
+at the centre. Training runs every MNIST image through `prepare`, the device runs every
+segmented crop through it, so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Bump when anything below changes the bytes a model sees; models record the version they
+# were trained with and the runtime refuses a mismatch.
+PREPROCESS_VERSION = 1
+SIZE = 28
+BOX = 20
+
+
+def prepare(ink: np.ndarray) -> np.ndarray:
+    """Turn an ink patch (uint8, white ink on black, 2-D) into a 28x28 uint8 model input.
+
+    Raises ValueError for a patch that is not 2-D uint8 or holds no ink.
+    """
+    if ink.ndim != 2 or ink.dtype != np.uint8:
+        raise ValueError(f"ink patch must be 2-D uint8, got shape={ink.shape} dtype={ink.dtype}")
+    ys, xs = np.nonzero(ink)
+    if ys.size == 0:
+        raise ValueError("ink patch is empty (all zero)")
+    patch = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    peak = int(patch.max())
+    if peak != 255:  # stretch faint ink to full contrast, as MNIST digits are
+        patch = np.clip(patch.astype(np.float32) * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
+
+    h, w = patch.shape
+    scale = BOX / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    if (nh, nw) != (h, w):
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        patch = cv2.resize(patch, (nw, nh), interpolation=interp)
+
+    # Place so the centre of mass lands on the canvas centre, clamped to stay inside.
+    m = cv2.moments(patch)
+    if m["m00"] > 0:
+        cy, cx = m["m01"] / m["m00"], m["m10"] / m["m00"]
+    else:  # resizing wiped out faint ink; fall back to the box centre
+        cy, cx = (nh - 1) / 2, (nw - 1) / 2
+    top = int(np.clip(round(SIZE / 2 - 0.5 - cy), 0, SIZE - nh))
+    left = int(np.clip(round(SIZE / 2 - 0.5 - cx), 0, SIZE - nw))
+    out = np.zeros((SIZE, SIZE), np.uint8)
+    out[top : top + nh, left : left + nw] = patch
+    return out
+
+
+def prepare_batch(images: np.ndarray) -> np.ndarray:
+    """`prepare` over (N, H, W) uint8 images -> (N, 28, 28, 1) uint8, e.g. all of MNIST."""
+    out = np.empty((len(images), SIZE, SIZE, 1), np.uint8)
+    for i, img in enumerate(images):
+        out[i, :, :, 0] = prepare(img)
+    return out
+
+
+# Models see pixel / 255 (0..1). Training divides by it; the int8 model's input scale is it,
+# so the device feeds bytes unchanged.
+INPUT_SCALE = 1.0 / 255.0
+
+
+def to_float(batch: np.ndarray) -> np.ndarray:
+    """Prepared uint8 inputs -> the float32 0..1 values a float model is trained on."""
+    return batch.astype(np.float32) * np.float32(INPUT_SCALE)

@@ -1,0 +1,35 @@
+"""Shared fixtures: the MNIST file here (never a download) and small data made by the project."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    """The shared MNIST npz ($DIGITEDGE_MNIST, else ../shared/datasets/mnist.npz)."""
+    path = Path(os.environ.get("DIGITEDGE_MNIST", REPO.parent / "shared" / "datasets" / "mnist.npz"))
+    if not path.is_file():
+        pytest.fail(f"MNIST not found at {path}: set DIGITEDGE_MNIST (tests never download)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_path):
+    from train.data import load_mnist
+
+    return load_mnist(mnist_path)
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist, tmp_path_factory) -> Path:
+    """A 600/300-image npz with Keras' keys, for quick loads."""
+    path = tmp_path_factory.mktemp("data") / "small.npz"
+    np.savez(path, x_train=mnist.x_train[:600], y_train=mnist.y_train[:600], x_test=mnist.x_test[:300], y_test=mnist.y_test[:300])
+    return path

@@ -1,0 +1,83 @@
+"""Tiny train -> QAT -> int8 export -> verification, through the real command lines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.slow
+
+from convert.cli import main as convert_main  # noqa: E402
+from edge.model import Classifier, read_metadata  # noqa: E402
+from train.cli import main as train_main  # noqa: E402
+
+TINY = ["--epochs", "1", "--limit-train", "2500", "--limit-test", "1000", "--val", "500"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, mnist_path):
+    run = tmp_path_factory.mktemp("run")
+    assert train_main(["--data", str(mnist_path), "--out", str(run), "--seed", "7", *TINY]) == 0
+    assert convert_main([str(run), "--data", str(mnist_path), "--limit-train", "2000", "--limit-test", "1000", "--tolerance", "1.0"]) == 0
+    return run
+
+
+def test_run_folder_has_model_reports_and_metrics(tiny_run):
+    for name in ("model.keras", "history.json", "metrics.json"):
+        assert (tiny_run / name).stat().st_size > 0
+    for name in ("curves.png", "confusion.png"):
+        assert (tiny_run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert metrics["arch"] == "seed" and metrics["params"] == 120_762  # the reference network, exactly
+    assert 0.85 < metrics["test_accuracy"] <= 1.0
+    assert np.array(metrics["confusion"]).sum() == 1000
+    assert metrics["config"]["command"].startswith("digitedge train --data")
+
+
+def test_same_seed_same_model(tiny_run, tmp_path, mnist_path):
+    again = tmp_path / "again"
+    assert train_main(["--data", str(mnist_path), "--out", str(again), "--seed", "7", *TINY]) == 0
+    first = json.loads((tiny_run / "history.json").read_text())
+    assert json.loads((again / "history.json").read_text()) == first
+
+
+def test_int8_model_takes_bytes_and_agrees_with_float(tiny_run, mnist):
+    model = tiny_run / "model_int8.tflite"
+    meta = read_metadata(model)
+    v = meta["verification"]
+    assert v["passed"] and v["test_images"] == 1000
+    assert v["agreement"] >= 0.97  # int8 and float pick the same digit
+    assert abs(v["float_accuracy"] - v["int8_accuracy"]) * 100 <= 1.0
+    assert meta["train_command"].startswith("digitedge train") and meta["convert_command"].startswith("digitedge convert")
+    assert meta["data"]["sha256"] == meta["data"]["train_sha256"] == mnist.sha256()
+    clf = Classifier(model)
+    inp = clf.interpreter.get_input_details()[0]
+    assert inp["dtype"] == np.uint8 and inp["quantization"][1] == 0
+    assert abs(inp["quantization"][0] * 255 - 1) < 1e-3  # device bytes go in unchanged
+
+
+def test_int8_accuracy_reproduces_through_the_edge_runtime(tiny_run, mnist):
+    from train.data import prepare_data
+
+    x = prepare_data(mnist, 0, 10, 1000).x_test
+    preds = Classifier(tiny_run / "model_int8.tflite").classify(x)
+    acc = np.mean([p.label == y for p, y in zip(preds, mnist.y_test[:1000])])
+    assert acc == pytest.approx(read_metadata(tiny_run / "model_int8.tflite")["verification"]["int8_accuracy"], abs=1e-9)
+
+
+def test_verification_failure_is_loud_and_keeps_the_files(tiny_run, tmp_path, mnist_path, capsys):
+    out = tmp_path / "strict.tflite"
+    code = convert_main([str(tiny_run), "--data", str(mnist_path), "--out", str(out), "--qat-epochs", "0",
+                         "--limit-train", "300", "--limit-test", "300", "--tolerance", "-100"])
+    assert code == 1
+    assert "VERIFICATION FAILED" in capsys.readouterr().err
+    assert out.is_file() and read_metadata(out)["verification"]["passed"] is False
+
+
+def test_missing_run_is_a_one_line_error(tmp_path, capsys):
+    assert convert_main([str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no trained model" in err[0]

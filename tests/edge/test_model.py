@@ -1,0 +1,91 @@
+"""The bundled model and the metadata checks that guard every model the device loads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, read_metadata
+from edge.preprocess import PREPROCESS_VERSION
+from train.data import prepare_data
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    dst = tmp_path / "m.tflite"
+    shutil.copy(DEFAULT_MODEL, dst)
+    shutil.copy(metadata_path(DEFAULT_MODEL), metadata_path(dst))
+    return dst
+
+
+def _edit(model, **changes):
+    path = metadata_path(model)
+    meta = json.loads(path.read_text())
+    meta.update(changes)
+    path.write_text(json.dumps(meta))
+
+
+def test_bundled_model_says_how_it_was_made():
+    meta = read_metadata(DEFAULT_MODEL)
+    assert meta["train_command"].startswith("digitedge train") and "--seed" in meta["train_command"]
+    assert meta["convert_command"].startswith("digitedge convert")
+    assert len(meta["data"]["sha256"]) == 64 and meta["verification"]["passed"]
+    assert meta["verification"]["test_images"] == 10000
+
+
+def test_bundled_model_accuracy_is_what_its_metadata_claims(mnist):
+    """Re-measure on all 10,000 MNIST test digits through the device code; no figure is taken on trust."""
+    x = prepare_data(mnist, 0, 10, None).x_test
+    clf = Classifier()
+    labels = np.concatenate([clf.probabilities(x[i : i + 2000]).argmax(axis=1) for i in range(0, len(x), 2000)])
+    acc = float((labels == mnist.y_test).mean())
+    assert acc == pytest.approx(read_metadata(DEFAULT_MODEL)["verification"]["int8_accuracy"], abs=1e-9)
+    assert acc >= 0.985
+
+
+def test_batch_and_single_calls_agree(mnist):
+    x = prepare_data(mnist, 0, 10, 64).x_test
+    clf = Classifier()
+    batched = clf.probabilities(x)
+    single = np.concatenate([clf.probabilities(x[i : i + 1]) for i in range(len(x))])
+    assert np.array_equal(batched.argmax(1), single.argmax(1))
+    assert np.allclose(batched, single, atol=1e-6)
+    assert clf.probabilities(x[:0]).shape == (0, 10)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"preprocess_version": PREPROCESS_VERSION + 1}, "preprocess_version"),
+        ({"input_shape": [32, 32, 1]}, "input_shape"),
+        ({"input_dtype": "float32"}, "input_dtype"),
+        ({"format": 99}, "format"),
+        ({"labels": []}, "labels must be a non-empty list"),
+        ({"labels": [0, 1, 2]}, "10 outputs but 3 labels"),
+    ],
+)
+def test_incompatible_metadata_is_refused(model_copy, changes, message):
+    _edit(model_copy, **changes)
+    with pytest.raises(ModelError, match=message) as err:
+        Classifier(model_copy)
+    assert str(model_copy.with_suffix("")) in str(err.value)
+
+
+def test_missing_or_broken_sidecar(model_copy):
+    metadata_path(model_copy).write_text("{not json")
+    with pytest.raises(ModelError, match="unreadable metadata"):
+        Classifier(model_copy)
+    metadata_path(model_copy).unlink()
+    with pytest.raises(ModelError, match="metadata sidecar missing"):
+        Classifier(model_copy)
+
+
+def test_missing_and_random_model_files(model_copy, tmp_path):
+    with pytest.raises(ModelError, match="model file not found"):
+        Classifier(tmp_path / "absent.tflite")
+    model_copy.write_bytes(np.random.default_rng(0).bytes(5000))
+    with pytest.raises(ValueError, match="not a loadable TFLite model"):
+        Classifier(model_copy)

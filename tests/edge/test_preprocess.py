@@ -1,0 +1,60 @@
+"""The device prepares a digit exactly as training does: same function, same bytes."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.batch import read_image
+from edge.preprocess import BOX, SIZE, prepare
+from edge.segment import find_marks
+from train.data import prepare_data
+
+
+def _page_with_digits(digits: list[np.ndarray]) -> np.ndarray:
+    """Dark MNIST digits on a clean white page, well apart, as a scanner would give them."""
+    page = np.full((60, 40 * len(digits) + 20), 255, np.uint8)
+    for k, d in enumerate(digits):
+        page[16:44, 10 + 40 * k : 38 + 40 * k] = 255 - d
+    return page
+
+
+def test_training_sample_and_device_preparation_are_byte_identical(mnist, tmp_path):
+    n = 500
+    training = prepare_data(mnist, 0, 10, n).x_test[:, :, :, 0]  # what the model is trained/tested on
+    identical, single_piece = 0, 0
+    for start in range(0, n, 5):
+        page = _page_with_digits(list(mnist.x_test[start : start + 5]))
+        path = tmp_path / "page.png"
+        cv2.imwrite(str(path), page)
+        marks = sorted(find_marks(read_image(path)), key=lambda m: m.box.x)  # the device path, from a file
+        for k in range(5):
+            i = start + k
+            n_pieces, _ = cv2.connectedComponents((mnist.x_test[i] > 0).astype(np.uint8), connectivity=8)
+            mine = [m for m in marks if 10 + 40 * k <= m.box.x < 38 + 40 * k]
+            same = len(mine) == 1 and np.array_equal(prepare(mine[0].ink), training[i])
+            identical += same
+            if n_pieces == 2:  # background + one stroke: nothing to merge, must be exact
+                single_piece += 1
+                assert same, f"test digit {i}: device input differs from training input"
+    assert single_piece > 0.9 * n
+    assert identical >= 0.99 * n  # digits drawn in several pieces may lose a stray fragment
+
+
+def test_prepare_follows_mnist_convention():
+    ink = np.zeros((50, 20), np.uint8)
+    ink[5:45, 8:12] = 200  # a tall thin "1", off-centre and faint
+    out = prepare(ink)
+    assert out.shape == (SIZE, SIZE) and out.dtype == np.uint8
+    ys, xs = np.nonzero(out)
+    assert ys.max() - ys.min() + 1 == BOX  # longer side scaled to 20
+    m = cv2.moments(out)
+    assert abs(m["m01"] / m["m00"] - 13.5) <= 0.5 and abs(m["m10"] / m["m00"] - 13.5) <= 0.5
+    assert out.max() == 255  # faint ink stretched to full contrast
+
+
+@pytest.mark.parametrize("bad", [np.zeros((5, 5), np.uint8), np.ones((5, 5), np.float32), np.ones((2, 2, 2), np.uint8)])
+def test_prepare_rejects_what_it_cannot_use(bad):
+    with pytest.raises(ValueError):
+        prepare(bad)

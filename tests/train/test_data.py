@@ -1,0 +1,106 @@
+"""MNIST loading: npz, IDX folders (plain and gzipped), env var, and clear errors."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from train.data import ENV_VAR, DataError, load_mnist
+
+
+def _write_idx(path, array, gz=False):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    raw = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+
+
+def _idx_folder(root, m, gz):
+    names = {"train-images-idx3-ubyte": m.x_train, "train-labels-idx1-ubyte": m.y_train,
+             "t10k-images-idx3-ubyte": m.x_test, "t10k-labels-idx1-ubyte": m.y_test}
+    for name, arr in names.items():
+        _write_idx(root / (name + (".gz" if gz else "")), arr, gz)
+    return root
+
+
+def test_npz_loads_all_splits(mnist_path):
+    m = load_mnist(mnist_path)
+    assert m.x_train.shape == (60000, 28, 28) and m.x_test.shape == (10000, 28, 28)
+    assert m.x_train.dtype == np.uint8 and set(np.unique(m.y_test)) == set(range(10))
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_folder_equals_npz(small_mnist, tmp_path, gz):
+    ref = load_mnist(small_mnist)
+    got = load_mnist(_idx_folder(tmp_path, ref, gz))
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        assert np.array_equal(getattr(got, key), getattr(ref, key))
+    assert got.sha256() == ref.sha256()  # the hash is of the data, not the file format
+
+
+def test_env_var_is_used_when_no_path(small_mnist, monkeypatch):
+    monkeypatch.setenv(ENV_VAR, str(small_mnist))
+    assert load_mnist().source == str(small_mnist)
+
+
+def test_missing_path_names_it(tmp_path):
+    with pytest.raises(DataError, match="nope.npz: no such file"):
+        load_mnist(tmp_path / "nope.npz")
+
+
+def test_garbage_npz(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"this is not a zip archive")
+    with pytest.raises(DataError, match="bad.npz: not a readable .npz"):
+        load_mnist(bad)
+
+
+def test_npz_missing_key(tmp_path, small_mnist):
+    m = load_mnist(small_mnist)
+    bad = tmp_path / "partial.npz"
+    np.savez(bad, x_train=m.x_train, y_train=m.y_train, x_test=m.x_test)
+    with pytest.raises(DataError, match=r"partial.npz: missing keys \['y_test'\]"):
+        load_mnist(bad)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: a.update(x_train=a["x_train"].astype(np.float32)), "x_train must be uint8"),
+        (lambda a: a.update(x_test=a["x_test"][:, :27]), r"x_test must be uint8 \(N, 28, 28\)"),
+        (lambda a: a.update(y_train=a["y_train"][:-1]), "y_train must be 600 integer labels"),
+        (lambda a: a.update(y_test=a["y_test"] + 5), "y_test labels must be 0..9"),
+    ],
+)
+def test_malformed_arrays(tmp_path, small_mnist, change, message):
+    m = load_mnist(small_mnist)
+    arrays = {k: getattr(m, k) for k in ("x_train", "y_train", "x_test", "y_test")}
+    change(arrays)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(DataError, match=message):
+        load_mnist(bad)
+
+
+def test_idx_truncated_and_bad_magic(tmp_path, small_mnist):
+    m = load_mnist(small_mnist)
+    folder = _idx_folder(tmp_path, m, gz=False)
+    images = folder / "t10k-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-100])
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte: IDX header says"):
+        load_mnist(folder)
+    images.write_bytes(b"\x00\x00\x09\x03" + b"\x00" * 20)
+    with pytest.raises(DataError, match="bad magic"):
+        load_mnist(folder)
+
+
+def test_idx_corrupt_gzip_and_missing_file(tmp_path, small_mnist):
+    m = load_mnist(small_mnist)
+    folder = _idx_folder(tmp_path, m, gz=True)
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz: unreadable"):
+        load_mnist(folder)
+    (folder / "train-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="missing IDX file train-labels-idx1-ubyte"):
+        load_mnist(folder)

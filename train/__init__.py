@@ -1,0 +1,1 @@
+"""Train digit classifiers on MNIST (needs the [train] extra)."""

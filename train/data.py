@@ -1,0 +1,152 @@
+"""MNIST from a file the user names, checked before any training starts.
+
+Where the data comes from, in order: `--data PATH`, the `DIGITEDGE_MNIST` environment
+variable, then Keras' own download (for users with internet). PATH is an .npz with Keras'
+keys or a folder holding the four IDX files (gzipped or not).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edge.preprocess import prepare_batch
+
+ENV_VAR = "DIGITEDGE_MNIST"
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+_IDX_NAMES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+
+class DataError(ValueError):
+    """The data file or folder is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Mnist:
+    """The four MNIST arrays and where they came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    def sha256(self) -> str:
+        """Hash of the arrays themselves, the same whatever file format carried them."""
+        h = hashlib.sha256()
+        for key in KEYS:
+            h.update(np.ascontiguousarray(getattr(self, key)).tobytes())
+        return h.hexdigest()
+
+
+def load_mnist(path: str | Path | None = None) -> Mnist:
+    """Load and validate MNIST from `path`, else $DIGITEDGE_MNIST, else Keras' download."""
+    path = path or os.environ.get(ENV_VAR)
+    if not path:
+        return _validate(_download(), "keras.datasets.mnist")
+    p = Path(path)
+    if p.is_dir():
+        arrays = {key: _read_idx(_find_idx(p, name)) for key, name in _IDX_NAMES.items()}
+    elif p.is_file():
+        arrays = _read_npz(p)
+    else:
+        raise DataError(f"{p}: no such file or folder")
+    return _validate(arrays, str(p))
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in KEYS if k not in npz.files]
+            if missing:
+                raise DataError(f"{path}: missing keys {missing}, expected {list(KEYS)}")
+            return {k: npz[k] for k in KEYS}
+    except DataError:
+        raise
+    except Exception as exc:  # zipfile, pickle, OSError, EOF...: all mean "not a valid npz"
+        raise DataError(f"{path}: not a readable .npz ({type(exc).__name__}: {exc})") from None
+
+
+def _find_idx(folder: Path, name: str) -> Path:
+    for candidate in (name, name + ".gz", name.replace("-idx", ".idx"), name.replace("-idx", ".idx") + ".gz"):
+        if (folder / candidate).is_file():
+            return folder / candidate
+    raise DataError(f"{folder}: missing IDX file {name}[.gz]")
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Parse an IDX file (magic 0x00 0x00 0x08 ndim, big-endian sizes, uint8 data)."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path}: unreadable ({exc})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    size = int(np.prod(shape))
+    if len(raw) - header != size:
+        raise DataError(f"{path}: IDX header says {shape} ({size} bytes), file holds {len(raw) - header}")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def _download() -> dict[str, np.ndarray]:
+    try:
+        from train.backend import keras
+
+        (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
+    except Exception as exc:
+        raise DataError(
+            f"no --data given, ${ENV_VAR} unset, and Keras' MNIST download failed ({exc})"
+        ) from None
+    return dict(zip(KEYS, (xtr, ytr, xte, yte)))
+
+
+def _validate(a: dict[str, np.ndarray], source: str) -> Mnist:
+    for split in ("train", "test"):
+        x, y = a[f"x_{split}"], a[f"y_{split}"]
+        if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise DataError(f"{source}: x_{split} must be uint8 (N, 28, 28), got {x.dtype} {x.shape}")
+        if y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{source}: y_{split} must be {len(x)} integer labels, got {y.dtype} {y.shape}")
+        if len(y) and (y.min() < 0 or y.max() > 9):
+            raise DataError(f"{source}: y_{split} labels must be 0..9, found {y.min()}..{y.max()}")
+        if len(x) == 0:
+            raise DataError(f"{source}: x_{split} is empty")
+    return Mnist(
+        a["x_train"], a["y_train"].astype(np.uint8), a["x_test"], a["y_test"].astype(np.uint8), source
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """MNIST after edge preprocessing, split for training."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def prepare_data(mnist: Mnist, val: int, limit_train: int | None, limit_test: int | None) -> Prepared:
+    """Run every image through the device's preprocessing; hold out the last `val` train images."""
+    x, y = mnist.x_train[:limit_train], mnist.y_train[:limit_train]
+    val = min(val, len(x) // 5)
+    xt, yt = mnist.x_test[:limit_test], mnist.y_test[:limit_test]
+    xp = prepare_batch(x)
+    return Prepared(xp[: len(x) - val], y[: len(x) - val], xp[len(x) - val :], y[len(x) - val :], prepare_batch(xt), yt)
