@@ -151,7 +151,7 @@ def format_row(row: dict[str, Any], fmt: str) -> str:
     if fmt == "csv":
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(
-            [row["path"], " | ".join(row["lines"]), len(row["digits"]), row["error"] or ""]
+            [row["path"], " ".join(row["lines"]), len(row["digits"]), row["error"] or ""]
         )
         return buf.getvalue()
     text = " | ".join(row["lines"]) if row["lines"] else "(no digits)"

@@ -75,8 +75,9 @@ def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
     h, w = gray.shape
     step = max(1, min(h, w) // 120)  # background is smooth: estimate it on <= ~120 px
     small = cv2.resize(gray, (max(1, w // step), max(1, h // step)), interpolation=cv2.INTER_AREA) if step > 1 else gray
-    k = max(3, min(small.shape) // 6) | 1  # wider than the thickest stroke we expect
-    bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    k = max(15 // step, min(small.shape) // 8) | 1  # wider than the thickest stroke we expect
+    # Closing (max then min filter) erases dark strokes but follows shadow edges.
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     if step > 1:
         bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
     return cv2.subtract(bg, gray)

@@ -14,7 +14,7 @@ from convert.cli import main as convert_main  # noqa: E402
 from edge.model import Classifier, read_metadata  # noqa: E402
 from train.cli import main as train_main  # noqa: E402
 
-TINY = ["--epochs", "1", "--limit-train", "2500", "--limit-test", "1000", "--val", "500"]
+TINY = ["--epochs", "3", "--limit-train", "2500", "--limit-test", "1000", "--val", "500"]
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,10 @@ def test_int8_model_takes_bytes_and_agrees_with_float(tiny_run, mnist):
     meta = read_metadata(model)
     v = meta["verification"]
     assert v["passed"] and v["test_images"] == 1000
-    assert v["agreement"] >= 0.97  # int8 and float pick the same digit
-    assert abs(v["float_accuracy"] - v["int8_accuracy"]) * 100 <= 1.0
+    assert v["qat_agreement"] >= 0.99  # int8 computes what the fake-quant model computed
+    assert v["agreement"] >= 0.9  # and mostly the digit the (less fine-tuned) float model picked
+    assert v["drop_pp"] == pytest.approx((v["float_accuracy"] - v["int8_accuracy"]) * 100, abs=1e-3)
+    assert v["drop_pp"] <= 1.0
     assert meta["train_command"].startswith("digitedge train") and meta["convert_command"].startswith("digitedge convert")
     assert meta["data"]["sha256"] == meta["data"]["train_sha256"] == mnist.sha256()
     clf = Classifier(model)

@@ -50,7 +50,7 @@ def test_csv_output_and_text_format(tmp_path):
     assert rows[0] == ["path", "lines", "digits", "error"]
     assert rows[1][1] == " ".join(TRUTH["clean-1.jpg"]["lines"]) and int(rows[1][2]) == len(TRUTH["clean-1.jpg"]["labels"])
     text = classify(SAMPLES / "clean-1.jpg", "--format", "text").stdout
-    assert text.strip() == f"{SAMPLES / 'clean-1.jpg'}: {' '.join(TRUTH['clean-1.jpg']['lines'])}"
+    assert text.strip() == f"{SAMPLES / 'clean-1.jpg'}: {' | '.join(TRUTH['clean-1.jpg']['lines'])}"
 
 
 def test_workers_do_not_change_output(tmp_path):
