@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterable
 
 import numpy as np
 
 from edge.preprocess import to_float
 from train.backend import keras, tf, tfmot
-from train.data import Prepared
 from train.fit import compile_model
 
 
-def quantize_aware(model: keras.Model, data: Prepared, epochs: int, batch_size: int, learning_rate: float) -> keras.Model:
-    """Wrap `model` with fake-quant nodes and fine-tune so it learns int8 rounding."""
+def quantize_aware(model: keras.Model, epochs: Iterable[tuple[np.ndarray, np.ndarray]], batch_size: int, learning_rate: float) -> keras.Model:
+    """Wrap `model` with fake-quant nodes and fine-tune it, one (x, y) set per epoch, so the
+    weights learn to live with int8 rounding."""
     qat = tfmot().quantization.keras.quantize_model(model)
     compile_model(qat, learning_rate)
-    if epochs > 0:
-        with contextlib.redirect_stdout(sys.stderr):
-            qat.fit(
-                to_float(data.x_train), data.y_train, epochs=epochs, batch_size=batch_size,
-                verbose=1 if sys.stderr.isatty() else 2,
-            )
+    with contextlib.redirect_stdout(sys.stderr):
+        for x, y in epochs:
+            qat.fit(to_float(x), y, epochs=1, batch_size=batch_size, verbose=1 if sys.stderr.isatty() else 2)
     return qat
 
 

@@ -15,12 +15,14 @@ from pathlib import Path
 import numpy as np
 
 import edge
-from edge.interpreter import BACKEND
-from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, write_metadata
+from edge.interpreter import BACKEND, run_batch
+from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, apply_temperature, write_metadata
 from edge.preprocess import PREPROCESS_VERSION
 from train.backend import keras
+from convert.calibrate import ece, fit_temperature
+from train.augment import NOT_A_DIGIT, load_fashion, negatives
 from train.data import load_mnist, prepare_data
-from train.fit import predict, seed_everything
+from train.fit import EpochData, TrainConfig, evaluate, predict, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +49,12 @@ class ConvertConfig:
     command: str = ""
 
 
-def int8_probabilities(model_path: Path, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
-    """Run the exported model over prepared inputs with the device's own Classifier."""
+def int8_probabilities(model_path: Path, x: np.ndarray, calibrated: bool = True, chunk: int = 1000) -> np.ndarray:
+    """Run the exported model over prepared inputs with the device's own interpreter code;
+    `calibrated=False` gives the raw outputs, before the metadata's temperature."""
     clf = Classifier(model_path)
-    return np.concatenate([clf.probabilities(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+    raw = np.concatenate([run_batch(clf.interpreter, x[i : i + chunk]) for i in range(0, len(x), chunk)])
+    return apply_temperature(raw, clf.temperature) if calibrated else raw
 
 
 def convert(cfg: ConvertConfig) -> dict:
@@ -63,54 +67,78 @@ def convert(cfg: ConvertConfig) -> dict:
     out = Path(cfg.out) if cfg.out else run / "model_int8.tflite"
 
     seed_everything(cfg.seed)
+    tcfg = TrainConfig(**{**train_metrics["config"], "limit_train": cfg.limit_train, "limit_test": cfg.limit_test}).resolved()
     mnist = load_mnist(cfg.data)
-    data = prepare_data(mnist, 0, cfg.limit_train, cfg.limit_test)
+    fashion_train, fashion_test = load_fashion(tcfg.fashion) or (None, None)
+    data = prepare_data(mnist, tcfg.val, cfg.limit_train, cfg.limit_test)
+    labels = train_metrics.get("labels", list(range(10)))
+    open_set = None in labels
     float_model = keras.models.load_model(model_file)
 
     from convert.export import quantize_aware, to_int8_tflite
 
-    qat = quantize_aware(float_model, data, cfg.qat_epochs, cfg.batch_size, cfg.learning_rate)
+    # Fine-tune on the very mixture training used (augmented digits, negatives), with fresh
+    # epochs numbered after training's, so the not-a-digit class is not forgotten.
+    mixture = EpochData(tcfg, mnist, data, fashion_train)
+    qat = quantize_aware(float_model, (mixture(tcfg.epochs + e) for e in range(cfg.qat_epochs)), cfg.batch_size, cfg.learning_rate)
     rng = np.random.default_rng(cfg.seed)
     calib = data.x_train[rng.choice(len(data.x_train), min(cfg.calibration, len(data.x_train)), replace=False)]
     tflite = to_int8_tflite(qat, calib)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(tflite)
 
-    # Provisional sidecar so the device code can load the model for verification.
     meta = {
         "format": METADATA_FORMAT,
-        "labels": list(range(10)),
+        "labels": labels,
         "input_shape": INPUT_SHAPE,
         "input_dtype": "uint8",
         "preprocess_version": PREPROCESS_VERSION,
         "arch": train_metrics.get("arch"),
         "params": train_metrics.get("params"),
-        "train_command": train_metrics.get("config", {}).get("command", ""),
+        "train_command": tcfg.command,
         "convert_command": cfg.command,
-        "seed": {"train": train_metrics.get("config", {}).get("seed"), "convert": cfg.seed},
+        "seed": {"train": tcfg.seed, "convert": cfg.seed},
         "training": {k: train_metrics.get(k) for k in ("test_accuracy", "train_seconds", "wall_seconds")},
         "data": {"source": mnist.source, "sha256": mnist.sha256(), "train_sha256": train_metrics.get("data_sha256")},
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "package_version": edge.__version__,
     }
+    write_metadata(out, meta)  # provisional: the device code needs it to load the model
+
+    # Calibrate on held-out training digits (and negatives), never on the test set.
+    x_val, y_val = data.x_val, data.y_val
+    if open_set and len(x_val):
+        n = int(len(x_val) * (tcfg.negatives or 0.15))
+        x_val = np.concatenate([x_val, negatives(n, cfg.seed + 5, mnist.x_train[len(data.x_train):], fashion_train)])
+        y_val = np.concatenate([y_val, np.full(n, NOT_A_DIGIT, y_val.dtype)])
+    raw_val = int8_probabilities(out, x_val, calibrated=False) if len(x_val) else None
+    meta["temperature"] = fit_temperature(raw_val, y_val) if raw_val is not None else 1.0
     write_metadata(out, meta)
 
-    float_pred = predict(float_model, data.x_test).argmax(axis=1)
-    qat_pred = predict(qat, data.x_test).argmax(axis=1)
-    int8_pred = int8_probabilities(out, data.x_test).argmax(axis=1)
+    results = {
+        name: evaluate(fn, data, mnist, fashion_test, tcfg.seed, open_set)
+        for name, fn in (("float", lambda x: predict(float_model, x)), ("qat", lambda x: predict(qat, x)),
+                         ("int8", lambda x: int8_probabilities(out, x)))
+    }
+    figures = {name: r[0] for name, r in results.items()}
+    pred = {name: r[1].argmax(axis=1) for name, r in results.items()}
     y = data.y_test
-    acc = {name: float((p == y).mean()) for name, p in (("float", float_pred), ("qat", qat_pred), ("int8", int8_pred))}
+    acc = {name: f["test_accuracy"] for name, f in figures.items()}
     drop_pp = (acc["float"] - acc["int8"]) * 100
     meta["verification"] = {
         "test_images": int(len(y)),
         "float_accuracy": acc["float"],
         "qat_accuracy": acc["qat"],
         "int8_accuracy": acc["int8"],
-        "agreement": float((float_pred == int8_pred).mean()),
-        "qat_agreement": float((qat_pred == int8_pred).mean()),
+        "agreement": float((pred["float"] == pred["int8"]).mean()),
+        "qat_agreement": float((pred["qat"] == pred["int8"]).mean()),
         "drop_pp": round(drop_pp, 3),
         "tolerance_pp": cfg.tolerance_pp,
         "passed": drop_pp <= cfg.tolerance_pp,
+        "int8_camera_like_accuracy": figures["int8"]["camera_like_accuracy"],
+        **{f"int8_{k}": figures["int8"][k] for k in ("false_reject", "false_accept", "negatives_tested") if k in figures["int8"]},
+        "int8_ece": ece(results["int8"][1], y),
+        "int8_ece_uncalibrated": ece(int8_probabilities(out, data.x_test, calibrated=False), y),
         "backend": BACKEND,
         "size_bytes": len(tflite),
     }
@@ -122,3 +150,4 @@ def convert(cfg: ConvertConfig) -> dict:
             f"(tolerance {cfg.tolerance_pp} pp); model kept at {out} for inspection"
         )
     return meta
+

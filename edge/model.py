@@ -61,15 +61,34 @@ def read_metadata(model_path: str | Path) -> dict[str, Any]:
     labels = meta.get("labels")
     if not isinstance(labels, list) or not labels:
         raise ModelError(f"{path}: labels must be a non-empty list, got {labels!r}")
+    if any(not (x is None or (isinstance(x, int) and 0 <= x <= 9)) for x in labels) or labels.count(None) > 1:
+        raise ModelError(f"{path}: labels must be digits 0..9 and at most one null (not a digit), got {labels!r}")
+    temperature = meta.get("temperature", 1.0)
+    if not isinstance(temperature, (int, float)) or not 0.05 <= temperature <= 20:
+        raise ModelError(f"{path}: temperature={temperature!r}, expected a number in 0.05..20")
     return meta
+
+
+def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax outputs recalibrated as softmax(logits / T), i.e. p ** (1/T) renormalized."""
+    if temperature == 1.0:
+        return probs
+    scaled = np.power(np.maximum(probs, 0), 1.0 / temperature)
+    return scaled / np.maximum(scaled.sum(axis=1, keepdims=True), 1e-12)
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One classified digit crop."""
+    """One classified crop: a digit with its calibrated probability, or label None when the
+    model's "not a digit" class wins (confidence is then that class's probability)."""
 
-    label: int
+    label: int | None
     confidence: float
+
+    @property
+    def digit_confidence(self) -> float:
+        """How likely this crop is *some* readable digit."""
+        return self.confidence if self.label is not None else 1.0 - self.confidence
 
 
 class Classifier:
@@ -80,7 +99,8 @@ class Classifier:
         if not self.path.is_file():
             raise ModelError(f"{self.path}: model file not found")
         self.metadata = read_metadata(self.path)
-        self.labels: list[int] = [int(x) for x in self.metadata["labels"]]
+        self.labels: list[int | None] = self.metadata["labels"]
+        self.temperature = float(self.metadata.get("temperature", 1.0))
         self.interpreter = interp.make_interpreter(self.path, num_threads=num_threads)
         inp = self.interpreter.get_input_details()[0]
         out = self.interpreter.get_output_details()[0]
@@ -96,10 +116,13 @@ class Classifier:
             )
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """(N, 28, 28, 1) uint8 -> (N, classes) float probabilities, in one interpreter call."""
+        """(N, 28, 28, 1) uint8 -> (N, classes) calibrated probabilities, in one interpreter call.
+
+        Calibration divides the logits by the temperature fitted at conversion.
+        """
         if len(batch) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        return interp.run_batch(self.interpreter, batch)
+        return apply_temperature(interp.run_batch(self.interpreter, batch), self.temperature)
 
     def classify(self, batch: np.ndarray) -> list[Prediction]:
         """(N, 28, 28, 1) uint8 -> one Prediction per input."""

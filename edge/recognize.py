@@ -50,7 +50,7 @@ class Recognizer:
             digits += [
                 Digit(m.box, p.label, p.confidence)
                 for m, p in zip(best, best_preds)
-                if p.confidence >= self.min_confidence
+                if p.label is not None and p.confidence >= self.min_confidence
             ]
         lines = group_lines(digits)
         ordered = tuple(d for line in lines for d in line)
@@ -58,9 +58,9 @@ class Recognizer:
 
 
 def _score(marks: list[Mark], preds: list[Prediction]) -> float:
-    """How believable a reading of one mark is: geometric mean confidence, with a penalty for a
-    'single digit' much wider than digits are."""
-    score = float(np.exp(np.mean([np.log(max(p.confidence, 1e-6)) for p in preds])))
+    """How believable a reading of one mark is: geometric mean of the pieces' digit confidence,
+    with a penalty for a 'single digit' much wider than digits are."""
+    score = float(np.exp(np.mean([np.log(max(p.digit_confidence, 1e-6)) for p in preds])))
     if len(marks) == 1 and marks[0].box.w > ONE_DIGIT_MAX_WIDTH * marks[0].box.h:
         score *= 0.5
     return score

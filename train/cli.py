@@ -18,9 +18,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", help="MNIST .npz (Keras keys) or folder of IDX files; default $DIGITEDGE_MNIST, else Keras' download")
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="run folder to write (default: runs/latest)")
-    p.add_argument("--arch", default="seed", help="network architecture (default: seed, the reference network)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--arch", default="edge", help="network: edge (default; camera-robust, with a not-a-digit class) or seed (the reference network)")
+    p.add_argument("--epochs", type=int, help="default: the architecture's (seed 20, edge 15)")
+    p.add_argument("--batch-size", type=int, help="default: the architecture's (seed 32, edge 64)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, help="camera-like augmentation (default: on for edge, off for seed)")
+    p.add_argument("--negatives", type=float, help="not-a-digit samples per digit, adds an 11th class (default: 0.15 for edge, 0 for seed)")
+    p.add_argument("--fashion", help="Fashion-MNIST IDX folder used as extra negatives (Debian: /usr/share/datasets/fashion-mnist)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same model")
     p.add_argument("--val", type=int, default=5000, help="train images held out for validation curves")
@@ -42,14 +45,15 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     cfg = TrainConfig(
         out=args.out, data=args.data, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, seed=args.seed, val=args.val, limit_train=args.limit_train,
+        learning_rate=args.lr, augment=args.augment, negatives=args.negatives, fashion=args.fashion, seed=args.seed, val=args.val, limit_train=args.limit_train,
         limit_test=args.limit_test, command=shlex.join(["digitedge", "train", *argv]),
     )
     try:
         metrics = train(cfg)
     except (DataError, ValueError) as exc:
         print(f"digitedge train: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, DataError) else 1
-    summary = {k: metrics[k] for k in ("arch", "params", "test_accuracy", "train_seconds", "wall_seconds")}
+        return 2
+    keys = ("arch", "params", "test_accuracy", "camera_like_accuracy", "false_reject", "false_accept", "train_seconds", "wall_seconds")
+    summary = {k: metrics[k] for k in keys if k in metrics}
     print(json.dumps({"run": str(args.out), **summary}))
     return 0

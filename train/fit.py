@@ -1,8 +1,12 @@
 """Train a digit classifier and write a run folder.
 
 A run folder holds everything later steps need: `model.keras`, `history.json`,
-`metrics.json` (config, command line, data hash, test accuracy, confusion matrix),
+`metrics.json` (config, command line, data hash, test figures, confusion matrix),
 `curves.png` and `confusion.png`. Reads top to bottom: data, model, fit, evaluate, save.
+
+With augmentation on, every epoch sees fresh camera-like versions of half the digits (the
+other half clean); with negatives on, an 11th class "not a digit" is trained from synthetic
+non-digits (and Fashion-MNIST when given).
 """
 
 from __future__ import annotations
@@ -12,34 +16,48 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edge.preprocess import PREPROCESS_VERSION, to_float
-from train import nets, report
+from train import augment, nets, report
 from train.backend import keras, tf
-from train.data import Prepared, load_mnist, prepare_data
+from train.data import Mnist, Prepared, load_mnist, prepare_data
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class TrainConfig:
-    """Everything that decides a training run."""
+    """Everything that decides a training run. None means: the architecture's default."""
 
     out: Path
     data: str | None = None
-    arch: str = "seed"
-    epochs: int = 20
-    batch_size: int = 32
+    arch: str = "edge"
+    epochs: int | None = None
+    batch_size: int | None = None
     learning_rate: float = 1e-3
+    augment: bool | None = None
+    negatives: float | None = None
+    fashion: str | None = None  # Fashion-MNIST IDX folder, extra real negatives
     seed: int = 0
     val: int = 5000  # images held out of x_train for the curves
     limit_train: int | None = None  # tiny runs for tests
     limit_test: int | None = None
     command: str = ""
+
+    def resolved(self) -> TrainConfig:
+        """Fill the architecture's defaults in."""
+        r = nets.recipe(self.arch)
+        cfg = TrainConfig(**asdict(self))
+        cfg.epochs = r.epochs if cfg.epochs is None else cfg.epochs
+        cfg.batch_size = r.batch_size if cfg.batch_size is None else cfg.batch_size
+        cfg.augment = r.augment if cfg.augment is None else cfg.augment
+        cfg.negatives = r.negatives if cfg.negatives is None else cfg.negatives
+        return cfg
 
 
 def seed_everything(seed: int) -> None:
@@ -56,53 +74,107 @@ def compile_model(model: keras.Model, learning_rate: float) -> None:
     )
 
 
-def fit(model: keras.Model, data: Prepared, epochs: int, batch_size: int) -> dict[str, list[float]]:
-    """Fit with Keras' progress bar, sent to stderr so stdout stays for results."""
-    with contextlib.redirect_stdout(sys.stderr):
-        history = model.fit(
-            to_float(data.x_train),
-            data.y_train,
-            validation_data=(to_float(data.x_val), data.y_val) if len(data.x_val) else None,
-            epochs=epochs,
-            batch_size=batch_size,
-            verbose=1 if sys.stderr.isatty() else 2,
-        )
-    return {k: [float(v) for v in vals] for k, vals in history.history.items()}
-
-
 def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
     """Float-model class probabilities for prepared uint8 inputs."""
     return model.predict(to_float(x), batch_size=1024, verbose=0)
 
 
+class EpochData:
+    """The training set of each epoch: clean and fresh camera-like digits, plus negatives."""
+
+    def __init__(self, cfg: TrainConfig, mnist: Mnist, data: Prepared, fashion: np.ndarray | None) -> None:
+        self.cfg, self.data, self.fashion = cfg, data, fashion
+        self.raw = mnist.x_train[: len(data.x_train)]  # the same images, before preparation
+
+    def __call__(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        cfg, data = self.cfg, self.data
+        seed = cfg.seed * 1000 + epoch
+        rng = np.random.default_rng(seed)
+        x, y = data.x_train.copy(), data.y_train.copy()
+        if cfg.augment:
+            pick = rng.random(len(x)) < 0.5
+            x[pick] = augment.augment_batch(self.raw[pick], seed)
+        if cfg.negatives:
+            n = int(len(x) * cfg.negatives)
+            x = np.concatenate([x, augment.negatives(n, seed, self.raw, self.fashion)])
+            y = np.concatenate([y, np.full(n, augment.NOT_A_DIGIT, y.dtype)])
+        order = rng.permutation(len(x))
+        return x[order], y[order]
+
+
+def fit(model: keras.Model, cfg: TrainConfig, epochs: EpochData, val: tuple[np.ndarray, np.ndarray]) -> dict[str, list[float]]:
+    """One Keras fit call per epoch (fresh data each time), learning rate on a cosine schedule
+    from `cfg.learning_rate` down to 5% of it; progress goes to stderr."""
+    history: dict[str, list[float]] = {}
+    verbose = 1 if sys.stderr.isatty() else 2
+    with contextlib.redirect_stdout(sys.stderr):
+        for epoch in range(cfg.epochs):
+            progress = epoch / max(cfg.epochs - 1, 1)
+            model.optimizer.learning_rate.assign(cfg.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress))))
+            x, y = epochs(epoch)
+            h = model.fit(to_float(x), y, validation_data=(to_float(val[0]), val[1]) if len(val[0]) else None,
+                          initial_epoch=epoch, epochs=epoch + 1, batch_size=cfg.batch_size, verbose=verbose, shuffle=False)
+            for k, v in h.history.items():
+                history.setdefault(k, []).extend(float(a) for a in v)
+    return history
+
+
+def evaluate(probs_of: Callable[[np.ndarray], np.ndarray], data: Prepared, mnist: Mnist,
+             fashion_test: np.ndarray | None, seed: int, open_set: bool) -> tuple[dict, np.ndarray]:
+    """Test figures of any model (float, QAT or int8, given as inputs -> probabilities):
+    MNIST accuracy, camera-like accuracy, and with a not-a-digit class the open-set rates.
+    Also returns the test-set probabilities, for what the caller measures beyond these."""
+    probs = probs_of(data.x_test)
+    pred = probs.argmax(axis=1)
+    raw_test = mnist.x_test[: len(data.x_test)]
+    camera = probs_of(augment.augment_batch(raw_test, seed + 99)).argmax(axis=1)
+    out = {
+        "test_accuracy": float((pred == data.y_test).mean()),
+        "test_images": int(len(data.y_test)),
+        "camera_like_accuracy": float((camera == data.y_test).mean()),
+        "confusion": report.confusion_matrix(data.y_test, pred, probs.shape[1]).tolist(),
+    }
+    if open_set:
+        neg = augment.negatives(len(data.x_test) // 2, seed + 7, raw_test, fashion_test, held_out=True)
+        out["false_reject"] = float((pred == augment.NOT_A_DIGIT).mean())
+        out["false_accept"] = float((probs_of(neg).argmax(axis=1) != augment.NOT_A_DIGIT).mean())
+        out["negatives_tested"] = int(len(neg))
+    return out, probs
+
+
 def train(cfg: TrainConfig) -> dict:
     """Run one training recipe end to end; return the metrics written to the run folder."""
     started = time.time()
+    cfg = cfg.resolved()
     seed_everything(cfg.seed)
     mnist = load_mnist(cfg.data)
+    fashion_train, fashion_test = augment.load_fashion(cfg.fashion) or (None, None)
     data = prepare_data(mnist, cfg.val, cfg.limit_train, cfg.limit_test)
     log.info("data: %s, %d train / %d val / %d test", mnist.source, len(data.x_train), len(data.x_val), len(data.x_test))
 
-    model = nets.build(cfg.arch)
+    classes = 11 if cfg.negatives else 10
+    model = nets.recipe(cfg.arch).build(classes)
     compile_model(model, cfg.learning_rate)
+    x_val, y_val = data.x_val, data.y_val
+    if cfg.negatives and len(x_val):
+        n = int(len(x_val) * cfg.negatives)
+        x_val = np.concatenate([x_val, augment.negatives(n, cfg.seed + 5, mnist.x_train[len(data.x_train):], fashion_train)])
+        y_val = np.concatenate([y_val, np.full(n, augment.NOT_A_DIGIT, y_val.dtype)])
     fit_started = time.time()
-    history = fit(model, data, cfg.epochs, cfg.batch_size)
+    history = fit(model, cfg, EpochData(cfg, mnist, data, fashion_train), (x_val, y_val))
     fit_seconds = time.time() - fit_started
 
-    probs = predict(model, data.x_test)
-    pred = probs.argmax(axis=1)
-    confusion = report.confusion_matrix(data.y_test, pred)
+    figures, _ = evaluate(lambda x: predict(model, x), data, mnist, fashion_test, cfg.seed, bool(cfg.negatives))
     metrics = {
         "arch": cfg.arch,
         "params": int(model.count_params()),
-        "test_accuracy": float((pred == data.y_test).mean()),
-        "test_images": int(len(data.y_test)),
-        "confusion": confusion.tolist(),
+        "labels": list(range(10)) + ([None] if cfg.negatives else []),
+        **figures,
         "data_source": mnist.source,
         "data_sha256": mnist.sha256(),
         "preprocess_version": PREPROCESS_VERSION,
         "train_seconds": round(fit_seconds, 1),
-        "train_images_per_second": round(len(data.x_train) * cfg.epochs / fit_seconds, 1),
+        "train_images_per_second": round(len(data.x_train) * (1 + cfg.negatives) * cfg.epochs / fit_seconds, 1),
         "wall_seconds": round(time.time() - started, 1),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
     }
@@ -112,5 +184,6 @@ def train(cfg: TrainConfig) -> dict:
     (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     report.plot_curves(history, out / "curves.png", title=f"{cfg.arch}: training curves")
-    report.plot_confusion(confusion, out / "confusion.png", title=f"{cfg.arch}: test accuracy {metrics['test_accuracy']:.4f}")
+    report.plot_confusion(np.array(figures["confusion"]), out / "confusion.png",
+                          title=f"{cfg.arch}: test accuracy {figures['test_accuracy']:.4f}")
     return metrics

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from train.backend import keras
 
 L = keras.layers
 
 
-def seed() -> keras.Model:
+def seed(classes: int = 10) -> keras.Model:
     """The reference network from the original notebook, exactly."""
     return keras.Sequential(
         [
@@ -21,18 +22,53 @@ def seed() -> keras.Model:
             L.Flatten(),
             L.Dense(128, activation="relu"),
             L.Dense(128, activation="relu"),
-            L.Dense(10, activation="softmax"),
+            L.Dense(classes, activation="softmax"),
         ],
         name="seed",
     )
 
 
-ARCHS: dict[str, Callable[[], keras.Model]] = {"seed": seed}
+def edge(classes: int = 11) -> keras.Model:
+    """The default: three conv stages (16-32-64) and a small head; ~2 M MACs, ~100 KB as int8.
+    A third stage sees whole strokes, which robustness and the not-a-digit class need."""
+    return keras.Sequential(
+        [
+            L.InputLayer(input_shape=(28, 28, 1)),
+            L.Conv2D(16, 3, activation="relu", padding="same"),
+            L.MaxPool2D(),
+            L.Conv2D(32, 3, activation="relu", padding="same"),
+            L.MaxPool2D(),
+            L.Conv2D(64, 3, activation="relu", padding="same"),
+            L.MaxPool2D(),
+            L.Flatten(),
+            L.Dense(64, activation="relu"),
+            L.Dropout(0.3),
+            L.Dense(classes, activation="softmax"),
+        ],
+        name="edge",
+    )
 
 
-def build(arch: str) -> keras.Model:
-    """A fresh, uncompiled model of the named architecture."""
+@dataclass(frozen=True)
+class Recipe:
+    """An architecture and the training defaults that go with it."""
+
+    build: Callable[[int], keras.Model]
+    augment: bool
+    negatives: float  # not-a-digit samples per digit sample
+    epochs: int
+    batch_size: int
+
+
+ARCHS: dict[str, Recipe] = {
+    "seed": Recipe(seed, augment=False, negatives=0.0, epochs=20, batch_size=32),
+    "edge": Recipe(edge, augment=True, negatives=0.15, epochs=15, batch_size=64),
+}
+
+
+def recipe(arch: str) -> Recipe:
+    """The named architecture's recipe; ValueError lists the choices."""
     try:
-        return ARCHS[arch]()
+        return ARCHS[arch]
     except KeyError:
         raise ValueError(f"unknown --arch {arch!r}, choose from {sorted(ARCHS)}") from None

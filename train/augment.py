@@ -1,0 +1,180 @@
+"""What a camera crop looks like, and what a non-digit looks like, made from MNIST.
+
+`augment_digit` distorts a raw MNIST digit the way paper, pens and cameras do (stroke width,
+rotation, shear, aspect, blur, noise) before it goes through the device's own `prepare`, then
+shifts it off-centre a little as a segmenter's crop can be. `negative` draws a mark that is
+*not* a digit: letters and symbols from fonts, random strokes, digit fragments, two digits
+squeezed into one crop, ink blobs, or a Fashion-MNIST image. Every sample ends as a
+prepared 28x28 model input, so the model never sees anything the device would not make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.preprocess import prepare
+
+NOT_A_DIGIT = 10  # class index of the "not a digit" output
+# Characters that cannot be read as a digit (no O, l, I, S, Z, B, g, q...).
+NON_DIGIT_CHARS = "ACEFHKMNPRUVWXYacefhkmnrtuvwxy#%&@+=?*$!<>{}[]~"
+# Held out: scenes draw clutter with FONT_HERSHEY_SIMPLEX, so training never uses it.
+TRAIN_FONTS = (cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
+               cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL)
+HELD_OUT_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
+
+
+def _warp(ink: np.ndarray, rng: np.random.Generator, rot: float = 15, shear: float = 0.3) -> np.ndarray:
+    """Random rotation, shear and aspect change on a padded canvas (nothing is cut off)."""
+    pad = np.pad(ink, 10)
+    h, w = pad.shape
+    a = np.deg2rad(rng.uniform(-rot, rot))
+    sx = rng.uniform(0.75, 1.25)
+    sh = rng.uniform(-shear, shear)
+    m = np.array([[np.cos(a) * sx, -np.sin(a) + sh], [np.sin(a) * sx, np.cos(a)]], np.float32)
+    c = np.array([w / 2, h / 2], np.float32)
+    affine = np.hstack([m, (c - m @ c)[:, None]])
+    return cv2.warpAffine(pad, affine, (w, h), flags=cv2.INTER_LINEAR)
+
+
+def _stroke(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Thinner or thicker pen: erode or dilate at 2x resolution for half-pixel steps."""
+    big = cv2.resize(ink, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
+    k = int(rng.integers(1, 4))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    big = cv2.dilate(big, kernel) if rng.random() < 0.6 else cv2.erode(big, kernel)
+    return cv2.resize(big, ink.shape[::-1], interpolation=cv2.INTER_AREA)
+
+
+def _camera(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Blur, faint contrast and sensor noise."""
+    out = ink.astype(np.float32)
+    if rng.random() < 0.4:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.4, 1.2))
+    out *= rng.uniform(0.5, 1.0)
+    if rng.random() < 0.4:  # noise, but only in the mark's 2 px halo: the segmenter masks the rest
+        halo = cv2.dilate((ink > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        out[halo] += rng.normal(0, rng.uniform(2, 12), int(halo.sum()))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _off_centre(x: np.ndarray, rng: np.random.Generator, max_shift: int = 2) -> np.ndarray:
+    dy, dx = rng.integers(-max_shift, max_shift + 1, 2)
+    return np.roll(x, (int(dy), int(dx)), axis=(0, 1))
+
+
+def _prepared(ink: np.ndarray) -> np.ndarray | None:
+    try:
+        return prepare(ink)
+    except ValueError:  # the distortion erased the mark
+        return None
+
+
+def augment_digit(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A raw MNIST digit -> a camera-like prepared input of the same digit."""
+    ink = img
+    if rng.random() < 0.5:
+        ink = _stroke(ink, rng)
+    if rng.random() < 0.8:
+        ink = _warp(ink, rng)
+    ink = _camera(ink, rng)
+    out = _prepared(ink)
+    if out is None:
+        out = prepare(img)
+    return _off_centre(out, rng) if rng.random() < 0.3 else out
+
+
+# --- negatives --------------------------------------------------------------------------------
+def _text(rng: np.random.Generator, fonts: tuple[int, ...]) -> np.ndarray:
+    chars = "".join(rng.choice(list(NON_DIGIT_CHARS), int(rng.choice([1, 1, 1, 2]))))
+    font = int(rng.choice(fonts))
+    scale, thick = rng.uniform(0.8, 2.0), int(rng.integers(1, 4))
+    (tw, th), base = cv2.getTextSize(chars, font, scale, thick)
+    canvas = np.zeros((th + base + 8, tw + 8), np.uint8)
+    cv2.putText(canvas, chars, (4, th + 4), font, scale, 255, thick, cv2.LINE_AA)
+    return _warp(canvas, rng, rot=12, shear=0.3)
+
+
+def _strokes(rng: np.random.Generator) -> np.ndarray:
+    canvas = np.zeros((40, 40), np.uint8)
+    for _ in range(int(rng.integers(1, 4))):
+        pts = rng.integers(2, 38, (int(rng.integers(3, 6)), 2)).astype(np.int32)
+        cv2.polylines(canvas, [pts], False, 255, int(rng.integers(1, 4)), cv2.LINE_AA)
+    return canvas
+
+
+def _blob(rng: np.random.Generator) -> np.ndarray:
+    canvas = np.zeros((40, 40), np.uint8)
+    for _ in range(int(rng.integers(1, 4))):
+        c = tuple(int(v) for v in rng.integers(8, 32, 2))
+        axes = tuple(int(v) for v in rng.integers(2, 12, 2))
+        cv2.ellipse(canvas, c, axes, float(rng.uniform(0, 180)), 0, 360, 255, -1)
+    return cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.5, 2))
+
+
+def _fragment(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The top or bottom quarter to third of a digit: what a broken stroke leaves."""
+    img = digits[rng.integers(len(digits))]
+    ys = np.flatnonzero(img.any(axis=1))
+    y0, y1 = ys[0], ys[-1] + 1
+    cut = max(1, int((y1 - y0) * rng.uniform(0.25, 0.4)))
+    return img[y0 : y0 + cut] if rng.random() < 0.5 else img[y1 - cut : y1]
+
+
+def _pair(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Two digits touching side by side: must be split, not read as one."""
+    a, b = digits[rng.integers(len(digits), size=2)]
+    overlap = int(rng.integers(4, 12))
+    canvas = np.zeros((28, 56 - overlap), np.uint8)
+    canvas[:, :28] = a
+    np.maximum(canvas[:, 28 - overlap :], b, out=canvas[:, 28 - overlap :])
+    return canvas
+
+
+def negative(rng: np.random.Generator, digits: np.ndarray, fashion: np.ndarray | None, held_out: bool = False) -> np.ndarray:
+    """One prepared 'not a digit' input. `held_out` uses fonts training never sees."""
+    kinds: list[Callable[[], np.ndarray]] = [
+        lambda: _text(rng, HELD_OUT_FONTS if held_out else TRAIN_FONTS),
+        lambda: _text(rng, HELD_OUT_FONTS if held_out else TRAIN_FONTS),
+        lambda: _strokes(rng),
+        lambda: _blob(rng),
+        lambda: _fragment(digits, rng),
+        lambda: _pair(digits, rng),
+    ]
+    if fashion is not None and len(fashion):
+        kinds += [lambda: fashion[rng.integers(len(fashion))]] * 2
+    for _ in range(20):
+        ink = kinds[int(rng.integers(len(kinds)))]()
+        ys, xs = np.nonzero(ink)
+        if ys.size == 0 or np.ptp(ys) + 1 > 2.5 * (np.ptp(xs) + 1):
+            continue  # tall and thin reads as a 1: never teach that a 1 is not a digit
+        out = _prepared(_camera(ink, rng))
+        if out is not None:
+            return out
+    return prepare(_blob(rng))
+
+
+def negatives(n: int, seed: int, digits: np.ndarray, fashion: np.ndarray | None, held_out: bool = False) -> np.ndarray:
+    """n prepared negatives as (n, 28, 28, 1) uint8, reproducible from `seed`."""
+    rng = np.random.default_rng(seed)
+    return np.stack([negative(rng, digits, fashion, held_out) for _ in range(n)])[..., None]
+
+
+def augment_batch(images: np.ndarray, seed: int) -> np.ndarray:
+    """Camera-like versions of raw MNIST images, as (N, 28, 28, 1) prepared inputs."""
+    rng = np.random.default_rng(seed)
+    return np.stack([augment_digit(img, rng) for img in images])[..., None]
+
+
+def load_fashion(path: str | Path | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fashion-MNIST (train, test) images from an IDX folder such as Debian's
+    /usr/share/datasets/fashion-mnist, or None when no path is given."""
+    if not path:
+        return None
+    from train.data import load_mnist  # same IDX format and checks
+
+    f = load_mnist(path)
+    return f.x_train, f.x_test
