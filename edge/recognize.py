@@ -17,7 +17,7 @@ from edge.preprocess import SIZE, prepare
 from edge.segment import Mark, SegmentConfig, find_marks, split_options, to_gray
 
 WIDE = 0.9  # w/h above which a mark may be several touching digits
-ONE_DIGIT_MAX_WIDTH = 1.25  # w/h above which a single digit is implausible
+SURE_PIECE = 0.9  # a cut is taken only if the model is this sure every piece is a digit
 
 
 class Recognizer:
@@ -58,9 +58,8 @@ class Recognizer:
 
 
 def _score(marks: list[Mark], preds: list[Prediction]) -> float:
-    """How believable a reading of one mark is: geometric mean of the pieces' digit confidence,
-    with a penalty for a 'single digit' much wider than digits are."""
-    score = float(np.exp(np.mean([np.log(max(p.digit_confidence, 1e-6)) for p in preds])))
-    if len(marks) == 1 and marks[0].box.w > ONE_DIGIT_MAX_WIDTH * marks[0].box.h:
-        score *= 0.5
-    return score
+    """How believable a reading of one mark is: geometric mean of the pieces' digit confidence.
+    Pieces cut from letters often look like digits, so a cut needs every piece to be sure."""
+    if len(marks) > 1 and min(p.digit_confidence for p in preds) < SURE_PIECE:
+        return 0.0
+    return float(np.exp(np.mean([np.log(max(p.digit_confidence, 1e-6)) for p in preds])))

@@ -162,7 +162,30 @@ def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[l
                     break
             if merged:
                 break
-    return groups
+    return _attach_fragments(groups)
+
+
+def _attach_fragments(groups: list[tuple[list[int], Box]]) -> list[tuple[list[int], Box]]:
+    """Give a broken-off stroke (much shorter than a neighbour, touching its box) back to it,
+    unless the result would be wider than a digit. Dots stay apart: they are too small."""
+    groups = sorted(groups, key=lambda g: -g[1].h)
+    kept: list[tuple[list[int], Box]] = []
+    for ids, box in groups:
+        host = None
+        for k, (_, big) in enumerate(kept):
+            gap = max(big.x - (box.x + box.w), box.x - (big.x + big.w))
+            inside_y = big.y - 0.25 * big.h <= box.cy <= big.y + 1.25 * big.h
+            union = big.union(box)
+            if (big.h >= 1.6 * box.h and max(box.w, box.h) >= 0.2 * big.h and gap <= 0.2 * big.h
+                    and inside_y and union.w <= union.h and union.h <= 1.3 * big.h):
+                host = k
+                break
+        if host is None:
+            kept.append((ids, box))
+        else:
+            hid, hbox = kept[host]
+            kept[host] = (hid + ids, hbox.union(box))
+    return kept
 
 
 def split_options(mark: Mark, max_parts: int = 4) -> list[list[Mark]]:

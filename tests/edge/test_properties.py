@@ -1,0 +1,59 @@
+"""Property tests: any array in, only documented exceptions out, boxes always inside."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from edge.data import Box, Digit
+from edge.lines import group_lines
+from edge.preprocess import SIZE, prepare
+from edge.segment import find_marks
+
+shapes = st.tuples(st.integers(1, 120), st.integers(1, 160))
+images = st.one_of(
+    arrays(np.uint8, shapes),
+    arrays(np.uint8, st.tuples(st.integers(1, 80), st.integers(1, 80), st.sampled_from([1, 3, 4]))),
+    arrays(np.uint16, shapes),
+    arrays(np.float32, shapes, elements=st.floats(0, 1, width=32)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(images)
+def test_segmentation_boxes_stay_inside(image):
+    h, w = image.shape[:2]
+    for mark in find_marks(image):
+        b = mark.box
+        assert 0 <= b.x and 0 <= b.y and b.w > 0 and b.h > 0 and b.x + b.w <= w and b.y + b.h <= h
+        assert mark.ink.shape == (b.h, b.w) and mark.ink.dtype == np.uint8 and mark.ink.any()
+        out = prepare(mark.ink)  # every mark the segmenter makes can be prepared
+        assert out.shape == (SIZE, SIZE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 300), st.integers(1, 300))))
+def test_prepare_only_raises_valueerror_for_empty(ink):
+    if not ink.any():
+        try:
+            prepare(ink)
+        except ValueError:
+            return
+        raise AssertionError("empty ink must raise ValueError")
+    out = prepare(ink)
+    assert out.shape == (SIZE, SIZE) and out.dtype == np.uint8 and out.any()
+
+
+boxes = st.builds(Box, st.integers(0, 1000), st.integers(0, 1000), st.integers(1, 200), st.integers(1, 200))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.builds(Digit, boxes, st.integers(0, 9), st.floats(0, 1)), max_size=30))
+def test_line_grouping_keeps_every_digit_once(digits):
+    lines = group_lines(digits)
+    flat = [d for line in lines for d in line]
+    assert sorted(map(id, flat)) == sorted(map(id, digits))
+    for line in lines:
+        assert [d.box.x for d in line] == sorted(d.box.x for d in line)
