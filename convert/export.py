@@ -19,10 +19,10 @@ from train.fit import compile_model
 
 
 def quantize_aware(model: keras.Model, epochs: Iterable[tuple[np.ndarray, np.ndarray]], batch_size: int, learning_rate: float) -> keras.Model:
-    """Wrap `model` with fake-quant nodes and fine-tune it, one (x, y) set per epoch, so the
-    weights learn to live with int8 rounding."""
+    """Wrap `model` (which outputs logits) with fake-quant nodes and fine-tune it, one (x, y)
+    set per epoch, so the weights learn to live with int8 rounding."""
     qat = tfmot().quantization.keras.quantize_model(model)
-    compile_model(qat, learning_rate)
+    compile_model(qat, learning_rate, from_logits=True)
     with contextlib.redirect_stdout(sys.stderr):
         for x, y in epochs:
             qat.fit(to_float(x), y, epochs=1, batch_size=batch_size, verbose=1 if sys.stderr.isatty() else 2)
@@ -30,7 +30,7 @@ def quantize_aware(model: keras.Model, epochs: Iterable[tuple[np.ndarray, np.nda
 
 
 def to_int8_tflite(model: keras.Model, calibration: np.ndarray) -> bytes:
-    """Full-integer export: uint8 input, int8 ops, int8 output, calibrated on prepared inputs."""
+    """Full-integer export: uint8 input, int8 ops, int8 logits out, calibrated on prepared inputs."""
 
     def representative():
         for i in range(len(calibration)):

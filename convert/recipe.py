@@ -16,11 +16,12 @@ import numpy as np
 
 import edge
 from edge.interpreter import BACKEND, run_batch
-from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, apply_temperature, write_metadata
+from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, softmax, write_metadata
 from edge.preprocess import PREPROCESS_VERSION
 from train.backend import keras
 from convert.calibrate import ece, fit_temperature
 from train.augment import NOT_A_DIGIT, load_fashion, negatives
+from train import nets
 from train.data import load_mnist, prepare_data
 from train.fit import EpochData, TrainConfig, evaluate, predict, seed_everything
 
@@ -51,10 +52,13 @@ class ConvertConfig:
 
 def int8_probabilities(model_path: Path, x: np.ndarray, calibrated: bool = True, chunk: int = 1000) -> np.ndarray:
     """Run the exported model over prepared inputs with the device's own interpreter code;
-    `calibrated=False` gives the raw outputs, before the metadata's temperature."""
+    `calibrated=False` gives softmax(logits) before the metadata's temperature."""
+    return softmax(int8_logits(model_path, x, chunk), Classifier(model_path).temperature if calibrated else 1.0)
+
+
+def int8_logits(model_path: Path, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
     clf = Classifier(model_path)
-    raw = np.concatenate([run_batch(clf.interpreter, x[i : i + chunk]) for i in range(0, len(x), chunk)])
-    return apply_temperature(raw, clf.temperature) if calibrated else raw
+    return np.concatenate([run_batch(clf.interpreter, x[i : i + chunk]) for i in range(0, len(x), chunk)])
 
 
 def convert(cfg: ConvertConfig) -> dict:
@@ -74,13 +78,14 @@ def convert(cfg: ConvertConfig) -> dict:
     labels = train_metrics.get("labels", list(range(10)))
     open_set = None in labels
     float_model = keras.models.load_model(model_file)
+    logit_model = nets.to_logits(float_model)
 
     from convert.export import quantize_aware, to_int8_tflite
 
     # Fine-tune on the very mixture training used (augmented digits, negatives), with fresh
     # epochs numbered after training's, so the not-a-digit class is not forgotten.
     mixture = EpochData(tcfg, mnist, data, fashion_train)
-    qat = quantize_aware(float_model, (mixture(tcfg.epochs + e) for e in range(cfg.qat_epochs)), cfg.batch_size, cfg.learning_rate)
+    qat = quantize_aware(logit_model, (mixture(tcfg.epochs + e) for e in range(cfg.qat_epochs)), cfg.batch_size, cfg.learning_rate)
     rng = np.random.default_rng(cfg.seed)
     calib = data.x_train[rng.choice(len(data.x_train), min(cfg.calibration, len(data.x_train)), replace=False)]
     tflite = to_int8_tflite(qat, calib)
@@ -92,9 +97,11 @@ def convert(cfg: ConvertConfig) -> dict:
         "labels": labels,
         "input_shape": INPUT_SHAPE,
         "input_dtype": "uint8",
+        "outputs": "logits",
         "preprocess_version": PREPROCESS_VERSION,
         "arch": train_metrics.get("arch"),
-        "params": train_metrics.get("params"),
+        "params": float_model.count_params(),
+        "macs": nets.macs(float_model),
         "train_command": tcfg.command,
         "convert_command": cfg.command,
         "seed": {"train": tcfg.seed, "convert": cfg.seed},
@@ -111,13 +118,12 @@ def convert(cfg: ConvertConfig) -> dict:
         n = int(len(x_val) * (tcfg.negatives or 0.15))
         x_val = np.concatenate([x_val, negatives(n, cfg.seed + 5, mnist.x_train[len(data.x_train):], fashion_train)])
         y_val = np.concatenate([y_val, np.full(n, NOT_A_DIGIT, y_val.dtype)])
-    raw_val = int8_probabilities(out, x_val, calibrated=False) if len(x_val) else None
-    meta["temperature"] = fit_temperature(raw_val, y_val) if raw_val is not None else 1.0
+    meta["temperature"] = fit_temperature(int8_logits(out, x_val), y_val) if len(x_val) else 1.0
     write_metadata(out, meta)
 
     results = {
         name: evaluate(fn, data, mnist, fashion_test, tcfg.seed, open_set)
-        for name, fn in (("float", lambda x: predict(float_model, x)), ("qat", lambda x: predict(qat, x)),
+        for name, fn in (("float", lambda x: predict(float_model, x)), ("qat", lambda x: softmax(predict(qat, x))),
                          ("int8", lambda x: int8_probabilities(out, x)))
     }
     figures = {name: r[0] for name, r in results.items()}
@@ -143,6 +149,7 @@ def convert(cfg: ConvertConfig) -> dict:
         "size_bytes": len(tflite),
     }
     write_metadata(out, meta)
+    (run / "convert.json").write_text(json.dumps({"model": str(out), **meta}, indent=1) + "\n")  # for reports
     log.info("wrote %s (%d bytes) and %s", out, len(tflite), out.with_suffix(".json"))
     if not meta["verification"]["passed"]:
         raise VerificationFailed(

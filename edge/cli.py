@@ -23,6 +23,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MISSING, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 EDGE_COMMANDS = {
     "classify": ("edge.batch_cli", "read the digits in image files and folders (JSONL/CSV)"),
     "camera": ("edge.camera_cli", "live recognizer on a camera, video file or stream"),
+    "serve": ("edge.server", "web page and JSON API: draw digits, upload images, watch the camera"),
 }
 
 

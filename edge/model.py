@@ -54,6 +54,7 @@ def read_metadata(model_path: str | Path) -> dict[str, Any]:
         "preprocess_version": PREPROCESS_VERSION,
         "input_shape": INPUT_SHAPE,
         "input_dtype": "uint8",
+        "outputs": "logits",
     }
     for key, want in checks.items():
         if meta.get(key) != want:
@@ -69,12 +70,12 @@ def read_metadata(model_path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """Softmax outputs recalibrated as softmax(logits / T), i.e. p ** (1/T) renormalized."""
-    if temperature == 1.0:
-        return probs
-    scaled = np.power(np.maximum(probs, 0), 1.0 / temperature)
-    return scaled / np.maximum(scaled.sum(axis=1, keepdims=True), 1e-12)
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Calibrated probabilities: softmax(logits / T). Models output int8 logits rather than
+    int8 probabilities, whose 1/256 steps would leave nothing for calibration to work on."""
+    z = logits / temperature
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,11 @@ class Classifier:
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28, 1) uint8 -> (N, classes) calibrated probabilities, in one interpreter call.
 
-        Calibration divides the logits by the temperature fitted at conversion.
+        The model outputs logits; the temperature fitted at conversion calibrates them.
         """
         if len(batch) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        return apply_temperature(interp.run_batch(self.interpreter, batch), self.temperature)
+        return softmax(interp.run_batch(self.interpreter, batch), self.temperature)
 
     def classify(self, batch: np.ndarray) -> list[Prediction]:
         """(N, 28, 28, 1) uint8 -> one Prediction per input."""

@@ -36,25 +36,29 @@ class Recognizer:
 
     def recognize(self, image: np.ndarray) -> Recognition:
         """Read the digits of a BGR or grayscale image; marks the model doubts are dropped."""
+        return self.recognize_with_inputs(image)[0]
+
+    def recognize_with_inputs(self, image: np.ndarray) -> tuple[Recognition, list[np.ndarray]]:
+        """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
         options = [[[m], *(split_options(m) if m.box.w > WIDE * m.box.h else [])] for m in find_marks(gray, self.segment)]
         pieces = [p for opts in options for opt in opts for p in opt]
         batch = np.empty((len(pieces), SIZE, SIZE, 1), np.uint8)
         for i, piece in enumerate(pieces):
             batch[i, :, :, 0] = prepare(piece.ink)
-        preds = iter(self.classifier.classify(batch))
-        digits = []
+        preds = iter(enumerate(self.classifier.classify(batch)))
+        digits, inputs = [], {}
         for opts in options:
             scored = [(opt, [next(preds) for _ in opt]) for opt in opts]
-            best, best_preds = max(scored, key=lambda s: _score(*s))
-            digits += [
-                Digit(m.box, p.label, p.confidence)
-                for m, p in zip(best, best_preds)
-                if p.label is not None and p.confidence >= self.min_confidence
-            ]
+            best, best_preds = max(scored, key=lambda s: _score(s[0], [p for _, p in s[1]]))
+            for m, (row, p) in zip(best, best_preds):
+                if p.label is not None and p.confidence >= self.min_confidence:
+                    digits.append(Digit(m.box, p.label, p.confidence))
+                    inputs[id(digits[-1])] = batch[row, :, :, 0]
         lines = group_lines(digits)
         ordered = tuple(d for line in lines for d in line)
-        return Recognition(gray.shape[1], gray.shape[0], ordered, tuple(read_line(line) for line in lines))
+        result = Recognition(gray.shape[1], gray.shape[0], ordered, tuple(read_line(line) for line in lines))
+        return result, [inputs[id(d)] for d in ordered]
 
 
 def _score(marks: list[Mark], preds: list[Prediction]) -> float:

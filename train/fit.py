@@ -66,10 +66,10 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def compile_model(model: keras.Model, learning_rate: float) -> None:
+def compile_model(model: keras.Model, learning_rate: float, from_logits: bool = False) -> None:
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
         metrics=["accuracy"],
     )
 
@@ -168,6 +168,7 @@ def train(cfg: TrainConfig) -> dict:
     metrics = {
         "arch": cfg.arch,
         "params": int(model.count_params()),
+        "macs": nets.macs(model),
         "labels": list(range(10)) + ([None] if cfg.negatives else []),
         **figures,
         "data_source": mnist.source,

@@ -72,3 +72,26 @@ def recipe(arch: str) -> Recipe:
         return ARCHS[arch]
     except KeyError:
         raise ValueError(f"unknown --arch {arch!r}, choose from {sorted(ARCHS)}") from None
+
+
+def to_logits(model: keras.Model) -> keras.Model:
+    """The same network and weights without the final softmax (argmax is unchanged), for
+    export: the device then gets logits it can calibrate."""
+    config = model.get_config()
+    config["layers"][-1]["config"]["activation"] = "linear"
+    clone = keras.Sequential.from_config(config)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def macs(model: keras.Model) -> int:
+    """Multiply-accumulates per input image for the conv and dense layers (what int8 kernels do)."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, L.Conv2D):
+            _, h, w, c_out = layer.output_shape
+            kh, kw = layer.kernel_size
+            total += h * w * c_out * kh * kw * layer.input_shape[-1]
+        elif isinstance(layer, L.Dense):
+            total += layer.input_shape[-1] * layer.units
+    return int(total)

@@ -1,0 +1,71 @@
+"""Compare converted runs side by side as a markdown table (README's model table).
+
+    python -m convert.table runs/seed runs/edge --data ../shared/datasets/mnist.npz
+
+Reads each RUN/metrics.json and RUN/convert.json, and measures per-digit latency of every
+int8 model in this same run (1 thread, batch of 64 prepared test digits, median of 30), so
+the latency column compares models on equal terms. Needs no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge.model import Classifier
+from train.data import load_mnist, prepare_data
+
+
+def per_digit_us(model: str, x: np.ndarray, repeats: int = 30) -> float:
+    clf = Classifier(model, num_threads=1)
+    clf.probabilities(x)  # warm-up: allocation at this batch size
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        clf.probabilities(x)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)) / len(x) * 1e6
+
+
+def row(run: Path, x: np.ndarray) -> dict:
+    metrics = json.loads((run / "metrics.json").read_text())
+    conv = json.loads((run / "convert.json").read_text())
+    v = conv["verification"]
+    pct = lambda a: f"{100 * a:.2f}%" if a is not None else "–"  # noqa: E731
+    return {
+        "arch": f"`{metrics['arch']}`",
+        "params": f"{conv['params']:,}",
+        "MACs/digit": f"{conv['macs'] / 1e6:.2f} M",
+        "float acc": pct(v["float_accuracy"]),
+        "int8 acc": pct(v["int8_accuracy"]),
+        "int8 size": f"{v['size_bytes'] / 1024:.0f} KB",
+        "µs/digit (int8, 1 thread, batch 64)": f"{per_digit_us(conv['model'], x):.1f}",
+        "camera-like acc (int8)": pct(v["int8_camera_like_accuracy"]),
+        "false accept (int8)": pct(v.get("int8_false_accept")),
+        "false reject (int8)": pct(v.get("int8_false_reject")),
+        "ECE (int8)": f"{v['int8_ece']:.4f}",
+        "train wall time": f"{metrics['wall_seconds'] / 60:.1f} min",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m convert.table", description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", type=Path, help="run folders that have been converted")
+    p.add_argument("--data", help="MNIST .npz or IDX folder (for the latency inputs)")
+    args = p.parse_args(argv)
+    x = prepare_data(load_mnist(args.data), 0, 10, 64).x_test
+    rows = [row(run, x) for run in args.runs]
+    print("| " + " | ".join(rows[0]) + " |")
+    print("|" + "---|" * len(rows[0]))
+    for r in rows:
+        print("| " + " | ".join(r.values()) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

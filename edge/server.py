@@ -1,0 +1,189 @@
+"""`digitedge serve`: a small web UI and JSON API on the device (standard library only).
+
+    GET  /                  the page: draw digits, upload an image, watch the camera
+    POST /api/recognize     an image file as the body -> the `classify` row, plus each digit's
+                            28x28 model input as a base64 PNG under "inputs"
+    GET  /api/state         {"camera": bool, "frame", "lines", "stable", "fps"} of the live view
+    GET  /stream.mjpg       the annotated camera stream (multipart JPEG), when --source is given
+
+Binds to 127.0.0.1 by default; bodies over --max-bytes are refused with 413. The page loads
+nothing from the internet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import sys
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from edge.batch import result_row
+from edge.cli import EXIT_MISSING, EXIT_OK, EXIT_USAGE
+from edge.interpreter import BackendMissing
+from edge.model import ModelError
+from edge.recognize import Recognizer
+
+log = logging.getLogger(__name__)
+PAGE = Path(__file__).with_name("web") / "index.html"
+
+
+class Live:
+    """The camera loop of `serve --source`: latest annotated JPEG and reading, shared by threads."""
+
+    def __init__(self, source: str, recognizer: Recognizer) -> None:
+        self.source, self.recognizer = source, recognizer
+        self.jpeg: bytes | None = None
+        self.state: dict[str, Any] = {"camera": True, "frame": -1, "lines": [], "stable": [], "fps": 0.0}
+        self.cond = threading.Condition()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        from edge.camera import SourceError, StableReading, open_source
+        from edge.draw import draw_recognition
+
+        stable, n, last = StableReading(), 0, time.monotonic()
+        try:
+            with open_source(self.source) as frames:
+                for frame in frames:
+                    if self.stopped.is_set():
+                        return
+                    result = self.recognizer.recognize(frame)
+                    now = time.monotonic()
+                    reading = stable.update(result.lines)
+                    shown = draw_recognition(frame, result, " ".join(reading) or "-")
+                    ok, jpg = cv2.imencode(".jpg", shown, [cv2.IMWRITE_JPEG_QUALITY, 80])
+                    with self.cond:
+                        self.jpeg = jpg.tobytes() if ok else self.jpeg
+                        self.state = {"camera": True, "frame": n, "lines": list(result.lines),
+                                      "stable": list(reading), "fps": round(1 / max(now - last, 1e-6), 1)}
+                        self.cond.notify_all()
+                    n, last = n + 1, now
+        except SourceError as exc:
+            log.error("camera: %s", exc)
+        with self.cond:
+            self.state = {**self.state, "camera": False}
+            self.cond.notify_all()
+
+
+def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int) -> type[BaseHTTPRequestHandler]:
+    """A request handler bound to one recognizer (requests are served one at a time by it)."""
+    lock = threading.Lock()  # one interpreter: one inference at a time
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "digitedge"
+
+        def log_message(self, fmt: str, *args: Any) -> None:
+            log.info("%s %s", self.address_string(), fmt % args)
+
+        def _send(self, status: int, body: bytes, ctype: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, obj: Any) -> None:
+            self._send(status, json.dumps(obj).encode(), "application/json")
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path in ("/", "/index.html"):
+                self._send(HTTPStatus.OK, PAGE.read_bytes(), "text/html; charset=utf-8")
+            elif self.path == "/api/state":
+                self._json(HTTPStatus.OK, live.state if live else {"camera": False})
+            elif self.path == "/stream.mjpg" and live:
+                self._stream()
+            else:
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            if self.path != "/api/recognize":
+                return self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {self.path}"})
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > max_bytes:
+                return self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body is {length} bytes, limit {max_bytes}"})
+            if length <= 0:
+                return self._json(HTTPStatus.BAD_REQUEST, {"error": "empty body: POST an image file"})
+            data = np.frombuffer(self.rfile.read(length), np.uint8)
+            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+            if image is None:
+                return self._json(HTTPStatus.BAD_REQUEST, {"error": "not a decodable image"})
+            if image.ndim == 3 and image.shape[2] == 4:  # a canvas PNG: transparent means paper
+                alpha = image[:, :, 3:4].astype(np.float32) / 255
+                image = (image[:, :, :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+            with lock:
+                result, inputs = recognizer.recognize_with_inputs(image)
+            row = result_row(Path("upload"), result, None)
+            row["inputs"] = [base64.b64encode(cv2.imencode(".png", x)[1].tobytes()).decode() for x in inputs]
+            self._json(HTTPStatus.OK, row)
+
+        def _stream(self) -> None:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            seen = None
+            try:
+                while not live.stopped.is_set():
+                    with live.cond:
+                        live.cond.wait_for(lambda: live.jpeg is not seen or not live.state["camera"], timeout=5)
+                        jpeg = seen = live.jpeg
+                    if jpeg is None or not live.state["camera"]:
+                        return
+                    self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg))
+                    self.wfile.write(jpeg + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+    return Handler
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="digitedge serve", description="Web UI and JSON API: draw digits, upload images, watch the camera.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 to reach it from a phone)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--source", help="camera for the live view: 0, /dev/videoN, FILE, rtsp://... or picamera")
+    p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
+    p.add_argument("--max-bytes", type=int, default=10_000_000, help="largest accepted upload (default 10 MB)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        recognizer = Recognizer(args.model)
+        live_recognizer = Recognizer(args.model) if args.source else None
+    except ModelError as exc:
+        print(f"digitedge serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BackendMissing as exc:
+        print(f"digitedge serve: {exc}", file=sys.stderr)
+        return EXIT_MISSING
+    live = Live(args.source, live_recognizer) if live_recognizer else None
+    if live:
+        threading.Thread(target=live.run, daemon=True).start()
+    try:
+        server = ThreadingHTTPServer((args.host, args.port), make_handler(recognizer, live, args.max_bytes))
+    except OSError as exc:
+        print(f"digitedge serve: cannot listen on {args.host}:{args.port} ({exc.strerror})", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"serving on http://{args.host}:{server.server_port}/", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if live:
+            live.stopped.set()
+        server.server_close()
+    return EXIT_OK

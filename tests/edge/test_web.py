@@ -1,0 +1,123 @@
+"""`digitedge serve`: the JSON API over HTTP, and the drawing page in a real headless browser."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import REPO
+
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "serve", "--port", "0", "--max-bytes", "2000000"],
+                            stderr=subprocess.PIPE, text=True)
+    for _ in range(10):  # skip the interpreter's own INFO lines
+        line = proc.stderr.readline()
+        if "serving on" in line:
+            break
+    assert "serving on http://127.0.0.1:" in line, line
+    yield line.split()[-1].rstrip("/")
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def post(url, body: bytes):
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "image/jpeg"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_api_reads_an_image_like_classify(server):
+    image = REPO / "samples" / "clean-1.jpg"
+    status, body = post(server + "/api/recognize", image.read_bytes())
+    assert status == 200
+    cli = json.loads(subprocess.run([sys.executable, "-m", "edge", "classify", str(image)], capture_output=True, text=True).stdout)
+    assert body["lines"] == cli["lines"] and body["digits"] == cli["digits"]
+    assert len(body["inputs"]) == len(body["digits"])  # one 28x28 model input per digit
+
+
+def test_api_refuses_bad_requests(server):
+    assert post(server + "/api/recognize", b"not an image")[0] == 400
+    assert post(server + "/api/recognize", b"")[0] == 400
+    status, body = post(server + "/api/recognize", b"x" * 2_000_001)
+    assert status == 413 and "limit" in body["error"]
+    assert post(server + "/api/nothing", b"x")[0] == 404
+    with urllib.request.urlopen(server + "/api/state") as r:
+        assert json.loads(r.read()) == {"camera": False}
+
+
+def _stroke(page, box, points):
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+    page.mouse.up()
+
+
+def test_drawing_on_the_canvas_is_read(server):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("no chromium on this machine (Debian: apt-get install chromium)")
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=flags)
+        page = browser.new_page(viewport={"width": 800, "height": 900})
+        page.goto(server + "/")
+        box = page.locator("#pad").bounding_box()  # drawn in CSS pixels; the canvas is 720x300
+        k = box["width"] / 720
+        one = [(120 * k, 60 * k), (124 * k, 240 * k)]
+        seven = [(200 * k, 70 * k), (300 * k, 66 * k), (250 * k, 240 * k)]
+        zero = [(420 * k + 48 * k * math.sin(a / 20 * 2 * math.pi), 150 * k - 85 * k * math.cos(a / 20 * 2 * math.pi)) for a in range(21)]
+        for stroke in (one, seven, zero):
+            _stroke(page, box, stroke)
+        page.wait_for_function("document.querySelector('#reading').textContent.length > 0", timeout=15000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "serve-drawing.png"), full_page=True)
+        assert page.locator("#reading").text_content() == "170"
+        assert page.locator("#digits img").count() == 3  # the 28x28 model inputs are shown
+        page.click("#clear")
+        assert page.locator("#reading").text_content() == ""
+        page.set_input_files("#file", str(REPO / "samples" / "clean-1.jpg"))
+        page.wait_for_function("document.querySelector('#upload-reading').textContent.startsWith('Read:')", timeout=15000)
+        assert page.locator("#upload-reading").text_content().split(": ")[1].split() == _cli_lines(REPO / "samples" / "clean-1.jpg")
+        browser.close()
+
+
+def _cli_lines(image):
+    return json.loads(subprocess.run([sys.executable, "-m", "edge", "classify", str(image)], capture_output=True, text=True).stdout)["lines"]
+
+
+def test_live_view_streams_annotated_frames():
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "serve", "--port", "0", "--source", str(REPO / "samples" / "video.avi")],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(10):
+            line = proc.stderr.readline()
+            if "serving on" in line:
+                break
+        url = line.split()[-1].rstrip("/")
+        with urllib.request.urlopen(url + "/stream.mjpg", timeout=30) as r:
+            assert r.headers["Content-Type"].startswith("multipart/x-mixed-replace")
+            head = r.read(400)
+        assert head.startswith(b"--frame\r\nContent-Type: image/jpeg") and b"\xff\xd8" in head
+        with urllib.request.urlopen(url + "/api/state", timeout=10) as r:
+            state = json.loads(r.read())
+        assert state["frame"] >= 0 and set(state) == {"camera", "frame", "lines", "stable", "fps"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
