@@ -12,7 +12,10 @@ import io
 import json
 import multiprocessing as mp
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,8 +55,6 @@ def collect(paths: Iterable[str | Path], recursive: bool = False) -> list[Item]:
 
 def read_image(path: Path) -> np.ndarray:
     """Decode an image file of any depth and channel count; ValueError names the problem."""
-    if path.is_dir():
-        raise ValueError("is a directory")
     data = np.fromfile(path, np.uint8)  # works for any file name, unlike cv2.imread
     if data.size == 0:
         raise ValueError("empty file")
@@ -112,6 +113,7 @@ def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = No
 
 # --- worker processes: one Recognizer (one interpreter) each -------------------------------
 _worker: dict[str, Any] = {}
+CRASH_ENV = "DIGITEDGE_FAULT_CRASH_ON"  # fault injection for tests: a worker dies on matching paths
 
 
 def _init_worker(model: str | None, kwargs: dict[str, Any], annotate: Path | None) -> None:
@@ -120,6 +122,9 @@ def _init_worker(model: str | None, kwargs: dict[str, Any], annotate: Path | Non
 
 
 def _work(item: Item) -> dict[str, Any]:
+    poison = os.environ.get(CRASH_ENV)
+    if poison and poison in str(item.path):
+        os.abort()  # as a segfaulting decoder would
     return classify_file(_worker["recognizer"], item, _worker["annotate"])
 
 
@@ -130,24 +135,46 @@ def run(
     annotate: Path | None = None,
     **recognizer_kwargs: Any,
 ) -> Iterator[dict[str, Any]]:
-    """Rows for `items`, in their order, computed by `workers` processes."""
-    if not items:
-        return
+    """Rows for `items`, in their order, computed by `workers` processes.
+
+    A worker that dies (a crashing decoder, a poisoned file) breaks the pool: the files in
+    flight are retried one at a time in a fresh pool, so only the culprit gets an error row.
+    """
     if workers <= 1:
         _init_worker(model, recognizer_kwargs, annotate)
-        for item in items:
-            yield _work(item)
+        yield from map(_work, items)
         return
-    ctx = mp.get_context("spawn" if os.name != "posix" else "forkserver")
-    with ctx.Pool(workers, _init_worker, (model, recognizer_kwargs, annotate)) as pool:
-        yield from pool.imap(_work, items, chunksize=1)
+    ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
+    init = (model, recognizer_kwargs, annotate)
+    todo, suspects = deque(items), deque()
+    while todo or suspects:
+        with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=init) as pool:
+            if suspects:  # alone in the pool: if it dies now, it is the culprit
+                item = suspects.popleft()
+                try:
+                    yield pool.submit(_work, item).result()
+                except BrokenProcessPool:
+                    yield result_row(item.path, None, "worker process crashed while reading this file")
+                continue
+            window: deque = deque()
+            while todo or window:
+                while todo and len(window) < 2 * workers:
+                    item = todo.popleft()
+                    window.append((item, pool.submit(_work, item)))
+                try:
+                    row = window[0][1].result()
+                except BrokenProcessPool:
+                    suspects.extend(item for item, _ in window)
+                    break
+                window.popleft()
+                yield row
 
 
 # --- output files: JSONL or CSV, appended row by row, resumable ----------------------------
 def format_row(row: dict[str, Any], fmt: str) -> str:
     """One row as a line of JSONL, CSV or human-readable text."""
     if fmt == "jsonl":
-        return json.dumps(row, ensure_ascii=False) + "\n"
+        return json.dumps(row) + "\n"  # ASCII-escaped: any file name, even non-UTF-8, stays valid JSON
     if fmt == "csv":
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(

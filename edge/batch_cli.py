@@ -37,7 +37,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_intermixed_args(argv)  # paths may come before and after options
+    sys.stdout.reconfigure(errors="surrogateescape")  # non-UTF-8 file names pass through as bytes
     if args.workers < 1:
         print(f"digitedge classify: --workers must be >= 1, got {args.workers}", file=sys.stderr)
         return EXIT_USAGE

@@ -105,7 +105,7 @@ class Classifier:
         self.interpreter = interp.make_interpreter(self.path, num_threads=num_threads)
         inp = self.interpreter.get_input_details()[0]
         out = self.interpreter.get_output_details()[0]
-        shape, dtype = list(inp["shape"][1:]), np.dtype(inp["dtype"]).name
+        shape, dtype = [int(n) for n in inp["shape"][1:]], np.dtype(inp["dtype"]).name
         if shape != INPUT_SHAPE or dtype != "uint8":
             raise ModelError(
                 f"{self.path}: model input is {shape} {dtype}, expected {INPUT_SHAPE} uint8 "

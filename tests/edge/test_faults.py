@@ -1,0 +1,156 @@
+"""Nothing breaks `classify`: every bad file becomes an error row, the run goes on, and an
+interrupted or crashing run still ends with exactly one valid row per file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.batch import CRASH_ENV
+from tests.conftest import REPO
+
+SAMPLE = REPO / "samples" / "clean-1.jpg"
+
+
+def classify(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "edge", "classify", *map(str, args)], capture_output=True, env=env)
+
+
+def rows_of(stdout: bytes) -> dict[str, dict]:
+    return {os.path.basename(r["path"]): r for r in map(json.loads, stdout.decode().splitlines())}
+
+
+def _png_bomb(path, side=20000):
+    """A real, valid 20000x20000 grayscale PNG of ~400 KB that decodes to 400 MB."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    z = zlib.compressobj(9)
+    row = b"\x00" * (side + 1)
+    idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    d = tmp_path_factory.mktemp("zoo")
+    good = cv2.imread(str(SAMPLE))
+    (d / "zero.png").write_bytes(b"")
+    jpg = SAMPLE.read_bytes()
+    (d / "truncated.jpg").write_bytes(jpg[: len(jpg) // 3])
+    png = cv2.imencode(".png", good)[1].tobytes()
+    (d / "truncated.png").write_bytes(png[: len(png) // 3])
+    (d / "really-a-png.jpg").write_bytes(png)
+    (d / "text.png").write_text("this is not an image\n")
+    cv2.imwrite(str(d / "deep16.png"), (good.astype(np.uint16) * 257))
+    cv2.imwrite(str(d / "rgba.png"), cv2.cvtColor(good, cv2.COLOR_BGR2BGRA))
+    cv2.imwrite(str(d / "gray.png"), cv2.cvtColor(good, cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(d / "one-pixel.png"), np.zeros((1, 1), np.uint8))
+    cv2.imwrite(str(d / "white.png"), np.full((480, 640), 255, np.uint8))
+    cv2.imwrite(str(d / "black.png"), np.zeros((480, 640), np.uint8))
+    cv2.imwrite(str(d / "noise.png"), np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8))
+    _png_bomb(d / "bomb.png")
+    (d / "folder.png").mkdir()
+    (d / "sub").mkdir()
+    shutil.copy(SAMPLE, d / "sub" / "nested.jpg")
+    os.symlink(d, d / "sub" / "loop")  # a symlink loop for --recursive
+    bad_name = os.fsdecode(b"caf\xe9-latin1.jpg")  # not UTF-8
+    shutil.copy(SAMPLE, os.path.join(os.fsencode(d), os.fsencode(bad_name)))
+    return d
+
+
+def test_every_bad_file_gets_a_row_and_the_run_goes_on(zoo):
+    started = time.time()
+    res = classify(zoo, "--recursive")
+    assert time.time() - started < 120  # the bomb is refused, not decoded
+    assert res.returncode == 1  # some files failed
+    rows = rows_of(res.stdout)
+    assert rows["zero.png"]["error"] == "empty file"
+    assert rows["text.png"]["error"] == "not a decodable image"
+    assert "over the limit" in rows["bomb.png"]["error"] and "20000x20000" in rows["bomb.png"]["error"]
+    assert "folder.png" not in rows  # a directory named like an image is a directory
+    for name in ("truncated.jpg", "truncated.png"):  # an error, or what was decodable of it
+        assert rows[name]["error"] in (None, "not a decodable image")
+    for name in ("really-a-png.jpg", "deep16.png", "rgba.png", "gray.png", "nested.jpg", "caf\udce9-latin1.jpg"):
+        assert rows[name]["error"] is None and rows[name]["lines"], name
+    for name in ("one-pixel.png", "white.png", "black.png", "noise.png"):
+        assert rows[name]["error"] is None and rows[name]["width"] > 0, name
+    assert rows["white.png"]["digits"] == [] and rows["black.png"]["digits"] == []
+    for row in rows.values():
+        for d in row["digits"]:
+            x, y, w, h = d["box"]
+            assert x >= 0 and y >= 0 and x + w <= row["width"] and y + h <= row["height"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_file(tmp_path):
+    f = tmp_path / "secret.jpg"
+    shutil.copy(SAMPLE, f)
+    f.chmod(0)
+    res = classify(f)
+    assert res.returncode == 1 and "Permission denied" in rows_of(res.stdout)["secret.jpg"]["error"]
+
+
+def _folder_of_copies(tmp_path, n):
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(n):
+        shutil.copy(REPO / "samples" / ("clean-%d.jpg" % (i % 4 + 1)), d / f"img{i:03d}.jpg")
+    return d
+
+
+def test_sigkill_then_rerun_leaves_one_valid_row_per_file(tmp_path):
+    folder = _folder_of_copies(tmp_path, 120)
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "classify", str(folder), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 10):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with out.open("a") as f:
+        f.write('{"path": "torn')  # as if killed in the middle of a write
+    done_before = out.read_text().count("\n")
+    assert 10 <= done_before < 120
+    res = classify(folder, "--out", out)
+    assert res.returncode == 0 and b"resuming" in res.stderr
+    lines = out.read_text().splitlines()
+    paths = [json.loads(line)["path"] for line in lines]  # every line is valid JSON
+    assert sorted(paths) == sorted(str(p) for p in folder.iterdir()) and len(paths) == len(set(paths))
+
+
+def test_ctrl_c_flushes_and_exits_130(tmp_path):
+    folder = _folder_of_copies(tmp_path, 120)
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "classify", str(folder), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while not out.exists() or out.read_text().count("\n") < 5:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and b"rerun the same command to resume" in err
+    assert all(json.loads(line) for line in out.read_text().splitlines())
+
+
+def test_a_crashing_worker_costs_one_row_not_the_run(tmp_path):
+    folder = _folder_of_copies(tmp_path, 12)
+    shutil.copy(SAMPLE, folder / "img005-poison.jpg")
+    env = {**os.environ, CRASH_ENV: "poison"}
+    res = classify(folder, "--workers", "2", env=env)
+    assert res.returncode == 1
+    rows = rows_of(res.stdout)
+    assert list(rows) == sorted(rows) and len(rows) == 13
+    assert rows["img005-poison.jpg"]["error"] == "worker process crashed while reading this file"
+    assert all(r["error"] is None for name, r in rows.items() if "poison" not in name)
