@@ -79,7 +79,7 @@ def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
     # Closing (max then min filter) erases dark strokes but follows shadow edges.
     bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     if step > 1:
-        bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+        bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR_EXACT)  # bit-exact on x86 and ARM
     return cv2.subtract(bg, gray)
 
 
