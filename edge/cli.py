@@ -24,6 +24,7 @@ EDGE_COMMANDS = {
     "classify": ("edge.batch_cli", "read the digits in image files and folders (JSONL/CSV)"),
     "camera": ("edge.camera_cli", "live recognizer on a camera, video file or stream"),
     "serve": ("edge.server", "web page and JSON API: draw digits, upload images, watch the camera"),
+    "doctor": ("edge.doctor", "check the interpreter, the model and the camera; say what to fix"),
 }
 
 
