@@ -2,15 +2,19 @@
 
 Sources are context managers that iterate frames: OpenCV VideoCapture (webcam index,
 /dev/videoN, video file, network stream) or picamera2 (imported only when asked for). A
-file that ends simply ends; a live source that drops is reopened with backoff.
+file that ends simply ends (or loops); a live source that drops or stalls is reopened with
+backoff.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
+import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,56 +28,110 @@ class SourceError(RuntimeError):
     """A frame source could not be opened (or reopened)."""
 
 
-class VideoSource:
-    """Frames from cv2.VideoCapture; `with VideoSource(spec) as src: for frame in src: ...`."""
+class _Reader(threading.Thread):
+    """Reads a live capture in the background and keeps only the newest frame, so a stalled
+    stream shows up as a timeout instead of a hang, and a slow consumer never lags behind."""
 
-    def __init__(self, spec: str, reconnect_tries: int = 5, backoff_s: float = 0.5) -> None:
-        self.spec = spec
+    def __init__(self, cap: Any) -> None:
+        super().__init__(daemon=True)
+        self.cap, self.frames, self.stopped = cap, queue.Queue(maxsize=1), threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            ok, frame = self.cap.read()
+            frame = frame if ok and frame is not None and frame.size else None
+            with contextlib.suppress(queue.Empty):
+                self.frames.get_nowait()  # drop the older frame
+            self.frames.put(frame)
+            if frame is None:
+                return  # a failed read ends this reader; the source reconnects
+
+
+class VideoSource:
+    """Frames from cv2.VideoCapture; `with VideoSource(spec) as src: for frame in src: ...`.
+
+    A file is read frame by frame to its end (or again from the start with `loop`). A live
+    source (webcam, stream) is read in the background: a read that fails, comes back empty or
+    takes longer than `read_timeout_s` counts as a drop, and the source is reopened with
+    doubling pauses; after `reconnect_tries` drops in a row it gives up with SourceError.
+    """
+
+    def __init__(self, spec: str, loop: bool = False, read_timeout_s: float = 10.0, reconnect_tries: int = 5,
+                 backoff_s: float = 0.5, opener: Callable[[int | str], Any] = cv2.VideoCapture) -> None:
+        self.spec, self.loop = spec, loop
         self.is_file = Path(spec).is_file()
-        self.reconnect_tries = reconnect_tries
-        self.backoff_s = backoff_s
+        self.read_timeout_s, self.reconnect_tries, self.backoff_s = read_timeout_s, reconnect_tries, backoff_s
+        self.opener = opener
         self.cap: Any = None
+        self.reader: _Reader | None = None
         self.ended = False  # a file reached its end
+        self.reconnects = 0
 
     def _open(self) -> None:
-        target: int | str = int(self.spec) if self.spec.isdigit() else self.spec
-        cap = cv2.VideoCapture(target)
+        cap = self.opener(int(self.spec) if self.spec.isdigit() else self.spec)
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"cannot open video source {self.spec!r}")
         self.cap = cap
+        if not self.is_file:
+            self.reader = _Reader(cap)
+            self.reader.start()
+
+    def _close(self) -> None:
+        if self.reader is not None:
+            self.reader.stopped.set()
+            self.reader = None
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
 
     def __enter__(self) -> VideoSource:
         self._open()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.cap is not None:
-            self.cap.release()
-            self.cap = None
+        self._close()
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        empty = 0
+        return self._file() if self.is_file else self._live()
+
+    def _file(self) -> Iterator[np.ndarray]:
+        rewound = False
         while True:
             ok, frame = self.cap.read()
             if ok and frame is not None and frame.size:
-                empty = 0
+                rewound = False
                 yield frame
-                continue
-            if self.is_file:
+            elif self.loop and not rewound:
+                self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                rewound = True
+            else:
                 self.ended = True
                 return
-            empty += 1  # a live source dropped: reopen with growing pauses
-            if empty > self.reconnect_tries:
-                raise SourceError(f"video source {self.spec!r} gave no frame after {self.reconnect_tries} reconnects")
-            delay = self.backoff_s * 2 ** (empty - 1)
-            log.warning("source %s dropped; reconnecting in %.1fs (%d/%d)", self.spec, delay, empty, self.reconnect_tries)
-            time.sleep(delay)
-            self.cap.release()
-            try:
-                self._open()
-            except SourceError:
+
+    def _live(self) -> Iterator[np.ndarray]:
+        drops = 0
+        while True:
+            frame = None
+            if self.reader is not None:
+                try:
+                    frame = self.reader.frames.get(timeout=self.read_timeout_s)
+                except queue.Empty:
+                    log.warning("source %s stalled: no frame for %.1fs", self.spec, self.read_timeout_s)
+            if frame is not None:
+                drops = 0
+                yield frame
                 continue
+            drops += 1
+            if drops > self.reconnect_tries:
+                raise SourceError(f"video source {self.spec!r} gave no frame after {self.reconnect_tries} reconnects")
+            delay = self.backoff_s * 2 ** (drops - 1)
+            log.warning("source %s dropped; reconnecting in %.1fs (%d/%d)", self.spec, delay, drops, self.reconnect_tries)
+            time.sleep(delay)
+            self._close()
+            self.reconnects += 1
+            with contextlib.suppress(SourceError):
+                self._open()
 
 
 class PiCameraSource:
@@ -104,9 +162,11 @@ class PiCameraSource:
             yield self._cam.capture_array()
 
 
-def open_source(spec: str) -> VideoSource | PiCameraSource:
+def open_source(spec: str, loop: bool = False, read_timeout_s: float = 10.0, reconnect_tries: int = 5) -> VideoSource | PiCameraSource:
     """The source named by `--source`: 'picamera', or anything VideoCapture opens."""
-    return PiCameraSource() if spec == "picamera" else VideoSource(spec)
+    if spec == "picamera":
+        return PiCameraSource()
+    return VideoSource(spec, loop=loop, read_timeout_s=read_timeout_s, reconnect_tries=reconnect_tries)
 
 
 class StableReading:

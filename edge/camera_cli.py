@@ -35,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--record", type=Path, help="write the annotated video to FILE (.avi, MJPG)")
     p.add_argument("--max-fps", type=float, default=0, help="process at most N frames per second (0 = as fast as possible)")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0 = no limit)")
+    p.add_argument("--loop", action="store_true", help="replay a video file from the start when it ends")
+    p.add_argument("--read-timeout", type=float, default=10.0, help="seconds without a frame before a live source counts as dropped (default 10)")
+    p.add_argument("--reconnect-tries", type=int, default=5, help="drops in a row before giving up with exit 1 (default 5; pauses double from 0.5 s)")
     p.add_argument("--window", type=int, default=5, help="frames in the stable-reading vote (default 5)")
     p.add_argument("--votes", type=int, default=3, help="frames that must agree (default 3)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
@@ -62,7 +65,7 @@ def main(argv: list[str]) -> int:
     status, n = EXIT_OK, 0
     with ExitStack() as stack:
         try:
-            source = stack.enter_context(open_source(args.source))
+            source = stack.enter_context(open_source(args.source, args.loop, args.read_timeout, args.reconnect_tries))
         except SourceError as exc:
             print(f"digitedge camera: {exc}", file=sys.stderr)
             return EXIT_USAGE

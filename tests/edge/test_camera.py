@@ -53,3 +53,94 @@ def test_stable_reading_ignores_flicker():
     assert seen == [(), (), (), ("12",), ("12",), ("12",), ("17",), ("17",)]
     with pytest.raises(ValueError):
         StableReading(window=3, votes=4)
+
+
+# --- faults of live sources, with a scripted stand-in for cv2.VideoCapture -------------------
+import itertools  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+class FakeCapture:
+    """Plays a script per connection: 'frame', 'empty', 'fail' or 'stall' (blocks for 30 s)."""
+
+    def __init__(self, script, opened=True):
+        self.script, self.opened = iter(script), opened
+
+    def isOpened(self):  # noqa: N802 - OpenCV's name
+        return self.opened
+
+    def read(self):
+        step = next(self.script, "fail")
+        if step == "frame":
+            return True, np.full((48, 64, 3), 255, np.uint8)
+        if step == "empty":
+            return True, np.zeros((0, 0, 3), np.uint8)
+        if step == "stall":
+            time.sleep(30)
+        return False, None
+
+    def release(self):
+        pass
+
+
+def opener(*scripts):
+    connections = iter(scripts)
+    return lambda _target: FakeCapture(next(connections, ["fail"]))
+
+
+def test_live_source_that_stalls_is_reopened_not_waited_on_forever():
+    src = VideoSource("rtsp://camera", read_timeout_s=0.3, reconnect_tries=2, backoff_s=0.01,
+                      opener=opener(["frame", "frame", "stall"], ["frame"] * 3))
+    started = time.time()
+    frames = 0
+    with pytest.raises(SourceError, match="gave no frame after 2 reconnects"), src:
+        for _ in src:
+            frames += 1
+    assert frames >= 2 and src.reconnects >= 1  # live reading keeps only the newest frame
+    assert time.time() - started < 10
+
+
+def test_intermittent_source_keeps_going():
+    flaky = [["frame", "frame", "frame", "fail"]] * 50
+    src = VideoSource("/dev/video9", reconnect_tries=3, backoff_s=0.001, opener=opener(*flaky))
+    with src:
+        frames = list(itertools.islice(src, 30))
+    assert len(frames) == 30 and src.reconnects >= 9
+
+
+def test_empty_frames_count_as_drops():
+    src = VideoSource("http://cam/stream", reconnect_tries=1, backoff_s=0.001, opener=opener(["frame", "empty"], ["frame", "fail"]))
+    with pytest.raises(SourceError), src:
+        assert len([f for f in src]) == 2
+
+
+def test_source_that_never_opens():
+    with pytest.raises(SourceError, match="cannot open video source 'rtsp://nowhere'"):
+        VideoSource("rtsp://nowhere", opener=lambda t: FakeCapture([], opened=False)).__enter__()
+
+
+def _rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_memory_stays_flat_over_20000_frames_of_a_looping_video(tmp_path):
+    out = tmp_path / "frames.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "camera", "--source", str(VIDEO), "--loop",
+                             "--max-frames", "20000", "--jsonl", str(out)], stderr=subprocess.PIPE, text=True)
+    samples = []  # (frames written so far, RSS in kB)
+    while proc.poll() is None:
+        time.sleep(1.0)
+        try:
+            samples.append((out.stat().st_size, _rss_kb(proc.pid)))
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            pass
+    assert proc.returncode == 0, proc.stderr.read()
+    assert sum(1 for _ in out.open()) == 20000
+    steady = [rss for _, rss in samples[len(samples) // 5 :]]  # after warm-up
+    growth_mb = (max(steady) - min(steady)) / 1024
+    print(f"RSS over 20,000 frames: {min(steady) / 1024:.1f}..{max(steady) / 1024:.1f} MB")
+    assert growth_mb < 15
