@@ -17,7 +17,7 @@ from edge.preprocess import SIZE, prepare
 from edge.segment import Mark, SegmentConfig, find_marks, split_options, to_gray
 
 WIDE = 0.9  # w/h above which a mark may be several touching digits
-SURE_PIECE = 0.9  # a cut is taken only if the model is this sure every piece is a digit
+SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
 
 
 class Recognizer:

@@ -111,7 +111,11 @@ def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int) -> t
                 return self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {self.path}"})
             length = int(self.headers.get("Content-Length") or 0)
             if length > max_bytes:
-                return self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body is {length} bytes, limit {max_bytes}"})
+                self.close_connection = True
+                remaining = length if length <= 16 * max_bytes else 0  # drop it, so the client reads our answer
+                while remaining > 0 and (chunk := self.rfile.read(min(1 << 16, remaining))):
+                    remaining -= len(chunk)
+                return self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body is {self.headers['Content-Length']} bytes, limit {max_bytes}"})
             if length <= 0:
                 return self._json(HTTPStatus.BAD_REQUEST, {"error": "empty body: POST an image file"})
             data = np.frombuffer(self.rfile.read(length), np.uint8)
