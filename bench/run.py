@@ -236,7 +236,7 @@ def main() -> int:
         print("command line...", file=sys.stderr)
         cli_figs = cli(mnist, work, 200 if args.quick else 1000)
     phys = physical(Classifier().metadata["macs"], rows, info)
-    train_figs = {str(r): json.loads((r / "metrics.json").read_text()) for r in sorted((REPO / "runs").glob("*")) if (r / "metrics.json").exists()}
+    train_figs = {f"runs/{r.name}": json.loads((r / "metrics.json").read_text()) for r in sorted((REPO / "runs").glob("*")) if (r / "metrics.json").exists()}
     text = report(info, rows, pipe, cli_figs, phys, train_figs)
     args.out.write_text(text)
     (args.out.with_suffix(".json")).write_text(json.dumps({"machine": info, "per_digit": rows, "pipeline": pipe, "cli": cli_figs,
