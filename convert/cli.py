@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import shlex
 import sys
 from pathlib import Path
+
+from train.cli import run_command
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,28 +35,21 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    from edge.model import ModelError
-    from train.data import DataError
+    return run_command("convert", lambda: _convert(args, shlex.join(["digitedge", "convert", *argv])))
 
-    try:
-        from convert.recipe import ConvertConfig, VerificationFailed, convert
-    except ImportError as exc:
-        print(f"digitedge convert: {exc}", file=sys.stderr)
-        return 3
+
+def _convert(args: argparse.Namespace, command: str) -> int:
+    from convert.recipe import ConvertConfig, VerificationFailed, convert
+
     cfg = ConvertConfig(
         run=args.run, out=args.out, data=args.data, qat_epochs=args.qat_epochs, learning_rate=args.lr,
         calibration=args.calibration, tolerance_pp=args.tolerance, seed=args.seed,
-        limit_train=args.limit_train, limit_test=args.limit_test,
-        command=shlex.join(["digitedge", "convert", *argv]),
+        limit_train=args.limit_train, limit_test=args.limit_test, command=command,
     )
     try:
         meta = convert(cfg)
     except VerificationFailed as exc:
         print(f"digitedge convert: VERIFICATION FAILED: {exc}", file=sys.stderr)
         return 1
-    except (DataError, ModelError, FileNotFoundError, ValueError) as exc:
-        print(f"digitedge convert: {exc}", file=sys.stderr)
-        return 2
     print(json.dumps({"model": str(cfg.out or args.run / "model_int8.tflite"), **meta["verification"]}))
     return 0

@@ -156,18 +156,17 @@ def run(
                 except BrokenProcessPool:
                     yield result_row(item.path, None, "worker process crashed while reading this file")
                 continue
-            window: deque = deque()
-            while todo or window:
-                while todo and len(window) < 2 * workers:
-                    item = todo.popleft()
-                    window.append((item, pool.submit(_work, item)))
-                try:
+            window: deque = deque()  # (item, future), in output order
+            try:
+                while todo or window:
+                    while todo and len(window) < 2 * workers:
+                        window.append((todo[0], pool.submit(_work, todo[0])))
+                        todo.popleft()
                     row = window[0][1].result()
-                except BrokenProcessPool:
-                    suspects.extend(item for item, _ in window)
-                    break
-                window.popleft()
-                yield row
+                    window.popleft()
+                    yield row
+            except BrokenProcessPool:  # raised by result() or by a submit() after the break
+                suspects.extend(item for item, _ in window)
 
 
 # --- output files: JSONL or CSV, appended row by row, resumable ----------------------------

@@ -8,9 +8,7 @@ import time
 from pathlib import Path
 
 from edge import batch
-from edge.cli import EXIT_INTERRUPTED, EXIT_MISSING, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
-from edge.interpreter import BackendMissing
-from edge.model import ModelError
+from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from edge.segment import SegmentConfig
 
 
@@ -53,16 +51,9 @@ def main(argv: list[str]) -> int:
         print("digitedge classify: no images found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_USAGE
     kwargs = {"segment": SegmentConfig(polarity=args.polarity), "min_confidence": args.min_confidence}
-    try:  # fail fast on an unusable model, before any worker starts
-        from edge.recognize import Recognizer
+    from edge.recognize import Recognizer
 
-        Recognizer(args.model, **kwargs)
-    except ModelError as exc:
-        print(f"digitedge classify: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except BackendMissing as exc:
-        print(f"digitedge classify: {exc}", file=sys.stderr)
-        return EXIT_MISSING
+    Recognizer(args.model, **kwargs)  # fail fast on an unusable model, before any worker starts
 
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

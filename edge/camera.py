@@ -39,12 +39,15 @@ class _Reader(threading.Thread):
     def run(self) -> None:
         while not self.stopped.is_set():
             ok, frame = self.cap.read()
-            frame = frame if ok and frame is not None and frame.size else None
+            if not ok or frame is None or not frame.size:
+                break
             with contextlib.suppress(queue.Empty):
                 self.frames.get_nowait()  # drop the older frame
             self.frames.put(frame)
-            if frame is None:
-                return  # a failed read ends this reader; the source reconnects
+        while not self.stopped.is_set():  # a failed read ends this reader, after the last good frame
+            with contextlib.suppress(queue.Full):
+                self.frames.put(None, timeout=0.5)
+                return
 
 
 class VideoSource:

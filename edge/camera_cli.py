@@ -14,9 +14,7 @@ from typing import IO
 import cv2
 
 from edge.camera import SourceError, StableReading, open_source
-from edge.cli import EXIT_INTERRUPTED, EXIT_MISSING, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
-from edge.interpreter import BackendMissing
-from edge.model import ModelError
+from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from edge.segment import SegmentConfig
 
 
@@ -50,25 +48,17 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from edge.recognize import Recognizer
 
-    try:
-        stable = StableReading(args.window, args.votes)
-        recognizer = Recognizer(args.model, SegmentConfig(polarity=args.polarity), args.min_confidence)
-    except (ModelError, ValueError) as exc:
-        print(f"digitedge camera: {exc}", file=sys.stderr)
+    if not 1 <= args.votes <= args.window:
+        print(f"digitedge camera: need 1 <= --votes <= --window, got {args.votes} and {args.window}", file=sys.stderr)
         return EXIT_USAGE
-    except BackendMissing as exc:
-        print(f"digitedge camera: {exc}", file=sys.stderr)
-        return EXIT_MISSING
+    stable = StableReading(args.window, args.votes)
+    recognizer = Recognizer(args.model, SegmentConfig(polarity=args.polarity), args.min_confidence)
 
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
     status, n = EXIT_OK, 0
     with ExitStack() as stack:
-        try:
-            source = stack.enter_context(open_source(args.source, args.loop, args.read_timeout, args.reconnect_tries))
-        except SourceError as exc:
-            print(f"digitedge camera: {exc}", file=sys.stderr)
-            return EXIT_USAGE
+        source = stack.enter_context(open_source(args.source, args.loop, args.read_timeout, args.reconnect_tries))
         out: IO[str] = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "a", encoding="utf-8"))
         writer = None
         started = last = time.monotonic()

@@ -72,11 +72,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digitedge: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return EXIT_USAGE
     module, func = target.split(":")
+    from edge.camera import SourceError
+    from edge.interpreter import BackendMissing
+    from edge.model import ModelError
+
     try:
         return getattr(importlib.import_module(module), func)(rest)
     except KeyboardInterrupt:
         print("digitedge: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BackendMissing as exc:
+        print(f"digitedge {name}: {exc}", file=sys.stderr)
+        return EXIT_MISSING
+    except (ModelError, SourceError) as exc:  # an unusable model or camera: one line, no traceback
+        print(f"digitedge {name}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -28,9 +28,7 @@ import cv2
 import numpy as np
 
 from edge.batch import result_row
-from edge.cli import EXIT_MISSING, EXIT_OK, EXIT_USAGE
-from edge.interpreter import BackendMissing
-from edge.model import ModelError
+from edge.cli import EXIT_OK, EXIT_USAGE
 from edge.recognize import Recognizer
 
 log = logging.getLogger(__name__)
@@ -164,16 +162,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    try:
-        recognizer = Recognizer(args.model)
-        live_recognizer = Recognizer(args.model) if args.source else None
-    except ModelError as exc:
-        print(f"digitedge serve: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except BackendMissing as exc:
-        print(f"digitedge serve: {exc}", file=sys.stderr)
-        return EXIT_MISSING
-    live = Live(args.source, live_recognizer) if live_recognizer else None
+    recognizer = Recognizer(args.model)
+    live = Live(args.source, Recognizer(args.model)) if args.source else None  # its own interpreter
     if live:
         threading.Thread(target=live.run, daemon=True).start()
     try:

@@ -7,6 +7,7 @@ import json
 import logging
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -32,28 +33,35 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def run_command(name: str, body: Callable[[], int]) -> int:
+    """What `digitedge train` and `digitedge convert` share: logs on stderr, and library
+    errors turned into one line and an exit code (2 bad input, 3 missing package)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        return body()
+    except ImportError as exc:
+        print(f"digitedge {name}: {exc}", file=sys.stderr)
+        return 3
+    except (ValueError, FileNotFoundError) as exc:  # DataError and ModelError are ValueErrors
+        print(f"digitedge {name}: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    from train.data import DataError
+    return run_command("train", lambda: _train(args, shlex.join(["digitedge", "train", *argv])))
 
-    try:
-        from train.fit import TrainConfig, train
-    except ImportError as exc:
-        print(f"digitedge train: {exc}", file=sys.stderr)
-        return 3
+
+def _train(args: argparse.Namespace, command: str) -> int:
+    from train.fit import TrainConfig, train
+
     cfg = TrainConfig(
         out=args.out, data=args.data, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, augment=args.augment, negatives=args.negatives, fashion=args.fashion, seed=args.seed, val=args.val, limit_train=args.limit_train,
-        limit_test=args.limit_test, command=shlex.join(["digitedge", "train", *argv]),
+        learning_rate=args.lr, augment=args.augment, negatives=args.negatives, fashion=args.fashion,
+        seed=args.seed, val=args.val, limit_train=args.limit_train, limit_test=args.limit_test, command=command,
     )
-    try:
-        metrics = train(cfg)
-    except (DataError, ValueError) as exc:
-        print(f"digitedge train: {exc}", file=sys.stderr)
-        return 2
+    metrics = train(cfg)
     keys = ("arch", "params", "test_accuracy", "camera_like_accuracy", "false_reject", "false_accept", "train_seconds", "wall_seconds")
-    summary = {k: metrics[k] for k in keys if k in metrics}
-    print(json.dumps({"run": str(args.out), **summary}))
+    print(json.dumps({"run": str(args.out), **{k: metrics[k] for k in keys if k in metrics}}))
     return 0
