@@ -185,27 +185,25 @@ def format_row(row: dict[str, Any], fmt: str) -> str:
 
 
 def done_paths(out: Path, fmt: str) -> set[str]:
-    """Paths already in `out`; cuts off a torn last row left by an interrupted run."""
+    """Paths already in `out`. A torn or corrupt row (an interrupted run) and everything after
+    it is cut off, so those files are done again and no row is duplicated or half-written."""
     if not out.exists():
         return set()
-    raw = out.read_bytes()
-    keep = raw[: raw.rfind(b"\n") + 1]  # only whole lines count
-    text = keep.decode("utf-8", errors="surrogateescape")
     done: set[str] = set()
     good = 0
-    lines = text.splitlines(keepends=True)
-    rows = csv.reader(lines) if fmt == "csv" else (json.loads(x) if x.strip() else None for x in lines)
-    try:
-        for line, row in zip(lines, rows):
-            path = row[0] if fmt == "csv" else row["path"]
-            if fmt == "csv" and path == "path":  # header
-                good += len(line.encode("utf-8", errors="surrogateescape"))
-                continue
-            done.add(path)
-            good += len(line.encode("utf-8", errors="surrogateescape"))
-    except (json.JSONDecodeError, TypeError, KeyError, IndexError):
-        pass  # a corrupt row: keep everything before it, redo the rest
-    if good != len(raw):
+    with open(out, "rb") as f:
+        for line in f:
+            text = line.decode("utf-8", errors="surrogateescape")
+            try:
+                if not line.endswith(b"\n"):
+                    raise ValueError("torn row")
+                path = next(csv.reader([text]))[0] if fmt == "csv" else json.loads(text)["path"]
+            except (ValueError, KeyError, IndexError, TypeError, StopIteration):
+                break
+            if not (fmt == "csv" and path == "path"):  # the CSV header
+                done.add(path)
+            good += len(line)
+    if good != out.stat().st_size:
         with open(out, "r+b") as f:
             f.truncate(good)
     return done
