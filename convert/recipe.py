@@ -16,7 +16,7 @@ import numpy as np
 
 import edge
 from edge.interpreter import BACKEND, run_batch
-from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, softmax, write_metadata
+from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, read_metadata, softmax, write_metadata
 from edge.preprocess import PREPROCESS_VERSION
 from train.backend import keras
 from convert.calibrate import ece, fit_temperature
@@ -50,15 +50,17 @@ class ConvertConfig:
     command: str = ""
 
 
-def int8_probabilities(model_path: Path, x: np.ndarray, calibrated: bool = True, chunk: int = 1000) -> np.ndarray:
-    """Run the exported model over prepared inputs with the device's own interpreter code;
-    `calibrated=False` gives softmax(logits) before the metadata's temperature."""
-    return softmax(int8_logits(model_path, x, chunk), Classifier(model_path).temperature if calibrated else 1.0)
-
-
 def int8_logits(model_path: Path, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
+    """Run the exported model over prepared inputs with the device's own interpreter code."""
     clf = Classifier(model_path)
     return np.concatenate([run_batch(clf.interpreter, x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
+def int8_probabilities(model_path: Path, x: np.ndarray, calibrated: bool = True) -> np.ndarray:
+    """What the device reports: softmax of the int8 logits, calibrated by the metadata's
+    temperature unless `calibrated=False`."""
+    temperature = read_metadata(model_path).get("temperature", 1.0) if calibrated else 1.0
+    return softmax(int8_logits(model_path, x), temperature)
 
 
 def convert(cfg: ConvertConfig) -> dict:
