@@ -16,7 +16,7 @@ import numpy as np
 
 import edge
 from edge.interpreter import BACKEND, run_batch
-from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, read_metadata, softmax, write_metadata
+from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, decide, read_metadata, softmax, write_metadata
 from edge.preprocess import PREPROCESS_VERSION
 from train.backend import keras
 from convert.calibrate import ece, fit_temperature
@@ -47,7 +47,19 @@ class ConvertConfig:
     seed: int = 0
     limit_train: int | None = None
     limit_test: int | None = None
+    max_false_reject: float = 0.005  # the rejection threshold is set for this share of digits
     command: str = ""
+
+
+def fit_reject_threshold(digit_probs: np.ndarray, labels: list, max_false_reject: float) -> float:
+    """The highest threshold on P(some digit) that rejects at most `max_false_reject` of these
+    held-out digits (counting those the not-a-digit class already wins)."""
+    best = 0.0
+    for t in np.round(np.arange(0.0, 1.0, 0.01), 2):
+        if (decide(digit_probs, labels, float(t)) == labels.index(None)).mean() > max_false_reject:
+            break
+        best = float(t)
+    return best
 
 
 def int8_logits(model_path: Path, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
@@ -121,6 +133,9 @@ def convert(cfg: ConvertConfig) -> dict:
         x_val = np.concatenate([x_val, negatives(n, cfg.seed + 5, mnist.x_train[len(data.x_train):], fashion_train)])
         y_val = np.concatenate([y_val, np.full(n, NOT_A_DIGIT, y_val.dtype)])
     meta["temperature"] = fit_temperature(int8_logits(out, x_val), y_val) if len(x_val) else 1.0
+    if open_set and len(x_val):
+        digits = y_val != NOT_A_DIGIT
+        meta["reject_threshold"] = fit_reject_threshold(int8_probabilities(out, x_val[digits]), labels, cfg.max_false_reject)
     write_metadata(out, meta)
 
     results = {
@@ -128,6 +143,9 @@ def convert(cfg: ConvertConfig) -> dict:
         for name, fn in (("float", lambda x: predict(float_model, x)), ("qat", lambda x: softmax(predict(qat, x))),
                          ("int8", lambda x: int8_probabilities(out, x)))
     }
+    if meta.get("reject_threshold"):  # what the device does: argmax plus the reject threshold
+        results["device"] = evaluate(lambda x: int8_probabilities(out, x), data, mnist, fashion_test, tcfg.seed, open_set,
+                                     by_nuisance=True, reject_threshold=meta["reject_threshold"])
     figures = {name: r[0] for name, r in results.items()}
     pred = {name: r[1].argmax(axis=1) for name, r in results.items()}
     y = data.y_test
@@ -146,6 +164,7 @@ def convert(cfg: ConvertConfig) -> dict:
         "int8_camera_like_accuracy": figures["int8"]["camera_like_accuracy"],
         **{f"int8_{k}": figures["int8"][k] for k in ("false_reject", "false_accept", "negatives_tested") if k in figures["int8"]},
         "int8_ece": ece(results["int8"][1], y),
+        "device": {k: v for k, v in figures.get("device", {}).items() if k != "confusion"},
         "int8_ece_uncalibrated": ece(int8_probabilities(out, data.x_test, calibrated=False), y),
         "backend": BACKEND,
         "size_bytes": len(tflite),

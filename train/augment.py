@@ -27,12 +27,12 @@ TRAIN_FONTS = (cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY
 HELD_OUT_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
 
 
-def _warp(ink: np.ndarray, rng: np.random.Generator, rot: float = 15, shear: float = 0.3) -> np.ndarray:
+def _warp(ink: np.ndarray, rng: np.random.Generator, rot: float = 15, shear: float = 0.3, aspect: float = 0.25) -> np.ndarray:
     """Random rotation, shear and aspect change on a padded canvas (nothing is cut off)."""
     pad = np.pad(ink, 10)
     h, w = pad.shape
     a = np.deg2rad(rng.uniform(-rot, rot))
-    sx = rng.uniform(0.75, 1.25)
+    sx = rng.uniform(1 - aspect, 1 + aspect)
     sh = rng.uniform(-shear, shear)
     m = np.array([[np.cos(a) * sx, -np.sin(a) + sh], [np.sin(a) * sx, np.cos(a)]], np.float32)
     c = np.array([w / 2, h / 2], np.float32)
@@ -85,6 +85,57 @@ def augment_digit(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if out is None:
         out = prepare(img)
     return _off_centre(out, rng) if rng.random() < 0.3 else out
+
+
+# --- one nuisance at a time, for the per-nuisance report ----------------------------------
+def _faint_noisy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    out = img.astype(np.float32) * rng.uniform(0.4, 0.7)
+    halo = cv2.dilate((img > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    out[halo] += rng.normal(0, 10, int(halo.sum()))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def segmenter_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The digit photographed: dark ink on uneven, noisy paper, blurred and JPEG-compressed,
+    then found and cut out by the device's own segmenter (largest mark), then prepared."""
+    from edge.segment import find_marks
+
+    ys, xs = np.nonzero(img)
+    crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h = int(rng.integers(24, 64))
+    w = max(2, round(crop.shape[1] * h / crop.shape[0]))
+    ink = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+    H, W = 2 * h, max(2 * h, w + h)
+    y0, x0 = int(rng.integers(h // 4, H - h - h // 4 + 1)), int(rng.integers(h // 4, W - w - h // 4 + 1))
+    page = np.zeros((H, W), np.float32)
+    page[y0 : y0 + h, x0 : x0 + w] = ink
+    ramp = np.linspace(0, 1, W, dtype=np.float32)[None, :] * rng.uniform(-0.3, 0.3)
+    gray = (rng.uniform(0.75, 1.0) + ramp) * (1 - rng.uniform(0.6, 0.95) * page)
+    gray = cv2.GaussianBlur(gray, (0, 0), rng.uniform(0.3, 1.0)) + rng.normal(0, rng.uniform(0.005, 0.03), gray.shape)
+    photo = np.clip(gray * 255, 0, 255).astype(np.uint8)
+    photo = cv2.imdecode(cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])[1], cv2.IMREAD_GRAYSCALE)
+    marks = find_marks(photo)
+    return prepare(max(marks, key=lambda m: m.box.area).ink) if marks else prepare(img)
+
+
+NUISANCES = {
+    "stroke width": lambda img, rng: _prepared(_stroke(img, rng)),
+    "rotation ±15°": lambda img, rng: _prepared(_warp(img, rng, rot=15, shear=0, aspect=0)),
+    "shear ±0.3": lambda img, rng: _prepared(_warp(img, rng, rot=0, shear=0.3, aspect=0)),
+    "aspect ±25%": lambda img, rng: _prepared(_warp(img, rng, rot=0, shear=0, aspect=0.25)),
+    "blur": lambda img, rng: _prepared(cv2.GaussianBlur(img, (0, 0), rng.uniform(0.6, 1.2))),
+    "faint + noise": lambda img, rng: _prepared(_faint_noisy(img, rng)),
+    "off-centre ±2 px": lambda img, rng: _off_centre(prepare(img), rng),
+    "segmenter crop of a photo": segmenter_crop,
+}
+
+
+def nuisance_batch(images: np.ndarray, seed: int, name: str) -> np.ndarray:
+    """Prepared inputs of raw MNIST images under one named nuisance only."""
+    rng = np.random.default_rng(seed)
+    fn = NUISANCES[name]
+    out = [fn(img, rng) for img in images]
+    return np.stack([o if o is not None else prepare(img) for o, img in zip(out, images)])[..., None]
 
 
 # --- negatives --------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.model import decide
 from edge.preprocess import PREPROCESS_VERSION, to_float
 from train import augment, nets, report
 from train.backend import keras, tf
@@ -120,24 +121,35 @@ def fit(model: keras.Model, cfg: TrainConfig, epochs: EpochData, val: tuple[np.n
 
 
 def evaluate(probs_of: Callable[[np.ndarray], np.ndarray], data: Prepared, mnist: Mnist,
-             fashion_test: np.ndarray | None, seed: int, open_set: bool) -> tuple[dict, np.ndarray]:
+             fashion_test: np.ndarray | None, seed: int, open_set: bool, by_nuisance: bool = False,
+             reject_threshold: float = 0.0) -> tuple[dict, np.ndarray]:
     """Test figures of any model (float, QAT or int8, given as inputs -> probabilities):
     MNIST accuracy, camera-like accuracy, and with a not-a-digit class the open-set rates.
     Also returns the test-set probabilities, for what the caller measures beyond these."""
+    labels = list(range(10)) + ([None] if open_set else [])
+
+    def classes(x: np.ndarray) -> np.ndarray:
+        return decide(probs_of(x), labels, reject_threshold)
+
     probs = probs_of(data.x_test)
-    pred = probs.argmax(axis=1)
+    pred = decide(probs, labels, reject_threshold)
     raw_test = mnist.x_test[: len(data.x_test)]
-    camera = probs_of(augment.augment_batch(raw_test, seed + 99)).argmax(axis=1)
+    camera = classes(augment.augment_batch(raw_test, seed + 99))
     out = {
         "test_accuracy": float((pred == data.y_test).mean()),
         "test_images": int(len(data.y_test)),
         "camera_like_accuracy": float((camera == data.y_test).mean()),
         "confusion": report.confusion_matrix(data.y_test, pred, probs.shape[1]).tolist(),
     }
+    if by_nuisance:
+        out["accuracy_by_nuisance"] = {
+            name: float((classes(augment.nuisance_batch(raw_test, seed + 11, name)) == data.y_test).mean())
+            for name in augment.NUISANCES
+        }
     if open_set:
         neg = augment.negatives(len(data.x_test) // 2, seed + 7, raw_test, fashion_test, held_out=True)
         out["false_reject"] = float((pred == augment.NOT_A_DIGIT).mean())
-        out["false_accept"] = float((probs_of(neg).argmax(axis=1) != augment.NOT_A_DIGIT).mean())
+        out["false_accept"] = float((classes(neg) != augment.NOT_A_DIGIT).mean())
         out["negatives_tested"] = int(len(neg))
     return out, probs
 
@@ -164,7 +176,7 @@ def train(cfg: TrainConfig) -> dict:
     history = fit(model, cfg, EpochData(cfg, mnist, data, fashion_train), (x_val, y_val))
     fit_seconds = time.time() - fit_started
 
-    figures, _ = evaluate(lambda x: predict(model, x), data, mnist, fashion_test, cfg.seed, bool(cfg.negatives))
+    figures, _ = evaluate(lambda x: predict(model, x), data, mnist, fashion_test, cfg.seed, bool(cfg.negatives), by_nuisance=True)
     metrics = {
         "arch": cfg.arch,
         "params": int(model.count_params()),

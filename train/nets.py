@@ -49,6 +49,29 @@ def edge(classes: int = 11) -> keras.Model:
     )
 
 
+def wide(classes: int = 11) -> keras.Model:
+    """`edge` with a second conv in the middle and last stages (16-32-32-64-64): ~5.6 M MACs,
+    for more accuracy and a sharper not-a-digit boundary."""
+    return keras.Sequential(
+        [
+            L.InputLayer(input_shape=(28, 28, 1)),
+            L.Conv2D(16, 3, activation="relu", padding="same"),
+            L.MaxPool2D(),
+            L.Conv2D(32, 3, activation="relu", padding="same"),
+            L.Conv2D(32, 3, activation="relu", padding="same"),
+            L.MaxPool2D(),
+            L.Conv2D(64, 3, activation="relu", padding="same"),
+            L.Conv2D(64, 3, activation="relu", padding="same"),
+            L.MaxPool2D(),
+            L.Flatten(),
+            L.Dense(96, activation="relu"),
+            L.Dropout(0.3),
+            L.Dense(classes, activation="softmax"),
+        ],
+        name="wide",
+    )
+
+
 @dataclass(frozen=True)
 class Recipe:
     """An architecture and the training defaults that go with it."""
@@ -63,6 +86,7 @@ class Recipe:
 ARCHS: dict[str, Recipe] = {
     "seed": Recipe(seed, augment=False, negatives=0.0, epochs=20, batch_size=32),
     "edge": Recipe(edge, augment=True, negatives=0.15, epochs=15, batch_size=64),
+    "wide": Recipe(wide, augment=True, negatives=0.25, epochs=20, batch_size=64),
 }
 
 

@@ -95,3 +95,16 @@ def test_missing_run_is_a_one_line_error(tmp_path, capsys):
     assert convert_main([str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no trained model" in err[0]
+
+
+def test_reject_threshold_is_fitted_to_the_false_reject_budget():
+    from convert.recipe import fit_reject_threshold
+
+    rng = np.random.default_rng(0)
+    p_digit = np.sort(rng.uniform(0.5, 1.0, 1000))  # P(some digit) of 1,000 held-out digits
+    probs = np.zeros((1000, 11))
+    probs[:, 3], probs[:, 10] = p_digit, 1 - p_digit
+    labels = [*range(10), None]
+    t = fit_reject_threshold(probs, labels, 0.01)
+    rejected = (p_digit < t).mean()
+    assert rejected <= 0.01 and (p_digit < t + 0.01).mean() > 0.01  # the highest threshold within budget

@@ -89,3 +89,23 @@ def test_missing_and_random_model_files(model_copy, tmp_path):
     model_copy.write_bytes(np.random.default_rng(0).bytes(5000))
     with pytest.raises(ValueError, match="not a loadable TFLite model"):
         Classifier(model_copy)
+
+
+def test_reject_threshold_turns_doubtful_digits_into_not_a_digit(model_copy, mnist):
+    from edge.model import decide
+
+    probs = np.array([[0.7] + [0.0] * 9 + [0.3], [0.9] + [0.0] * 9 + [0.1]])
+    labels = [*range(10), None]
+    assert decide(probs, labels).tolist() == [0, 0]
+    assert decide(probs, labels, 0.8).tolist() == [10, 0]  # P(some digit) 0.7 < 0.8
+    x = prepare_data(mnist, 0, 10, 200).x_test
+    _edit(model_copy, reject_threshold=0.999999)
+    strict = Classifier(model_copy).classify(x)
+    assert sum(p.label is None for p in strict) > sum(p.label is None for p in Classifier().classify(x))
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.1, "high"])
+def test_bad_reject_threshold_is_refused(model_copy, bad):
+    _edit(model_copy, reject_threshold=bad)
+    with pytest.raises(ModelError, match="reject_threshold"):
+        Classifier(model_copy)
