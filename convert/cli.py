@@ -54,3 +54,29 @@ def _convert(args: argparse.Namespace, command: str) -> int:
         return 1
     print(json.dumps({"model": str(cfg.out or args.run / "model_int8.tflite"), **meta["verification"]}))
     return 0
+
+
+def recipe_main(argv: list[str] | None = None) -> int:
+    """train and convert the default model in one command (needs digitedge[train])"""
+    argv = sys.argv[1:] if argv is None else argv
+    p = argparse.ArgumentParser(
+        prog="digitedge recipe",
+        description="The bundled model's full recipe: `digitedge train` then `digitedge convert`, with the "
+        "defaults the bundled model was made with. Both command lines land in the model's metadata.",
+    )
+    p.add_argument("--data", required=True, help="MNIST .npz or IDX folder")
+    p.add_argument("--fashion", help="Fashion-MNIST IDX folder for extra negatives (Debian: /usr/share/datasets/fashion-mnist)")
+    p.add_argument("--arch", default="wide")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--run", type=Path, default=Path("runs/default"), help="run folder (default runs/default)")
+    p.add_argument("--out", type=Path, help="int8 model to write (default RUN/model_int8.tflite; edge/models/default.tflite to bundle it)")
+    args = p.parse_args(argv)
+    from train.cli import main as train_main
+
+    train_args = ["--arch", args.arch, "--seed", str(args.seed), "--data", args.data, "--out", str(args.run)]
+    if args.fashion:
+        train_args[4:4] = ["--fashion", args.fashion]
+    rc = train_main(train_args)
+    if rc:
+        return rc
+    return main([str(args.run), "--data", args.data, *(["--out", str(args.out)] if args.out else [])])

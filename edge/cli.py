@@ -44,9 +44,10 @@ def _usage() -> str:
     for name, (_, help_) in EDGE_COMMANDS.items():
         lines.append(f"  {name:<10} {help_}")
     for name, target in sorted(_plugins().items()):
-        module = target.split(":")[0]
+        module, func = target.split(":")
         try:  # plugin CLI modules are light (TensorFlow is imported inside their functions)
-            doc = (importlib.import_module(module).__doc__ or "").strip().splitlines()[0]
+            mod = importlib.import_module(module)
+            doc = (getattr(mod, func).__doc__ or mod.__doc__ or "").strip().splitlines()[0]
         except Exception:  # noqa: BLE001 - a broken plugin must not break --help
             doc = f"(from {module})"
         lines.append(f"  {name:<10} {doc}")

@@ -21,16 +21,15 @@ def check_python() -> Check:
 
 
 def check_backend() -> Check:
-    from edge.interpreter import _BACKENDS, BACKEND
+    from edge.interpreter import BACKEND_MODULES, BACKEND
 
     if BACKEND is None:
         return False, "no TFLite interpreter", "pip install ai-edge-litert (or tflite-runtime)"
-    dist = {"ai-edge-litert": "ai-edge-litert", "tflite-runtime": "tflite-runtime", "tensorflow": "tensorflow"}[BACKEND]
     try:
-        version = md.version(dist)
+        version = md.version(BACKEND)  # the backend names are their distribution names
     except md.PackageNotFoundError:
         version = "?"
-    return True, f"interpreter: {BACKEND} {version} ({_BACKENDS[BACKEND]})", ""
+    return True, f"interpreter: {BACKEND} {version} ({BACKEND_MODULES[BACKEND]})", ""
 
 
 def check_model(path: str | None) -> Check:

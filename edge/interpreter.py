@@ -15,7 +15,7 @@ import numpy as np
 
 from edge.preprocess import INPUT_SCALE, to_float
 
-_BACKENDS = {
+BACKEND_MODULES = {
     "ai-edge-litert": "ai_edge_litert.interpreter",
     "tflite-runtime": "tflite_runtime.interpreter",
     "tensorflow": "tensorflow.lite",
@@ -24,11 +24,11 @@ _BACKENDS = {
 
 def _pick_backend() -> tuple[str | None, Any]:
     wanted = os.environ.get("DIGITEDGE_BACKEND")
-    if wanted and wanted not in _BACKENDS:
-        raise ValueError(f"DIGITEDGE_BACKEND={wanted!r}, expected one of {sorted(_BACKENDS)}")
-    for name in [wanted] if wanted else list(_BACKENDS):
+    if wanted and wanted not in BACKEND_MODULES:
+        raise ValueError(f"DIGITEDGE_BACKEND={wanted!r}, expected one of {sorted(BACKEND_MODULES)}")
+    for name in [wanted] if wanted else list(BACKEND_MODULES):
         try:
-            module = importlib.import_module(_BACKENDS[name])
+            module = importlib.import_module(BACKEND_MODULES[name])
         except ImportError:
             continue
         return name, module.Interpreter
