@@ -4,7 +4,8 @@
 
 Reads each RUN/metrics.json and RUN/convert.json, and measures per-digit latency of every
 int8 model in this same run (1 thread, batch of 64 prepared test digits, median of 30), so
-the latency column compares models on equal terms. Needs no TensorFlow.
+the latency column compares models on equal terms. "device" figures use the model's
+not-a-digit threshold, as the runtime does. Needs no TensorFlow.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def row(run: Path, x: np.ndarray) -> dict:
         "int8 size": f"{v['size_bytes'] / 1024:.0f} KB",
         "µs/digit (int8, 1 thread, batch 64)": f"{per_digit_us(conv['model'], x):.1f}",
         "camera-like acc (int8)": pct(v["int8_camera_like_accuracy"]),
-        "false accept (int8)": pct(v.get("int8_false_accept")),
-        "false reject (int8)": pct(v.get("int8_false_reject")),
+        "false accept (device)": pct(v.get("device", {}).get("false_accept", v.get("int8_false_accept"))),
+        "false reject (device)": pct(v.get("device", {}).get("false_reject", v.get("int8_false_reject"))),
         "ECE (int8)": f"{v['int8_ece']:.4f}",
         "train wall time": f"{metrics['wall_seconds'] / 60:.1f} min",
     }
@@ -64,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     print("|" + "---|" * len(rows[0]))
     for r in rows:
         print("| " + " | ".join(r.values()) + " |")
+    nuisances = {str(run): json.loads((run / "convert.json").read_text())["verification"].get("device", {}).get("accuracy_by_nuisance")
+                 for run in args.runs}
+    nuisances = {k: v for k, v in nuisances.items() if v}
+    if nuisances:  # accuracy under one nuisance at a time, int8 with the device's decision rule
+        print("\n| nuisance | " + " | ".join(f"`{Path(k).name}`" for k in nuisances) + " |")
+        print("|---|" + "---|" * len(nuisances))
+        for name in next(iter(nuisances.values())):
+            print(f"| {name} | " + " | ".join(f"{100 * v[name]:.2f}%" for v in nuisances.values()) + " |")
     return 0
 
 

@@ -108,3 +108,18 @@ def test_reject_threshold_is_fitted_to_the_false_reject_budget():
     t = fit_reject_threshold(probs, labels, 0.01)
     rejected = (p_digit < t).mean()
     assert rejected <= 0.01 and (p_digit < t + 0.01).mean() > 0.01  # the highest threshold within budget
+
+
+def test_recipe_runs_train_then_convert_with_the_bundled_defaults(monkeypatch, tmp_path):
+    import convert.cli
+    import train.cli
+
+    calls = []
+    monkeypatch.setattr(train.cli, "main", lambda argv: calls.append(("train", argv)) or 0)
+    monkeypatch.setattr(convert.cli, "main", lambda argv: calls.append(("convert", argv)) or 0)
+    run, out = tmp_path / "run", tmp_path / "m.tflite"
+    assert convert.cli.recipe_main(["--data", "d.npz", "--fashion", "f", "--run", str(run), "--out", str(out)]) == 0
+    assert calls == [
+        ("train", ["--arch", "wide", "--seed", "0", "--fashion", "f", "--data", "d.npz", "--out", str(run)]),
+        ("convert", [str(run), "--data", "d.npz", "--out", str(out)]),
+    ]
