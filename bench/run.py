@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -191,7 +192,8 @@ def physical(macs: int, rows: list[dict], info: dict) -> dict:
 
 
 def report(info, rows, pipe, cli_figs, phys, train_figs) -> str:
-    md = ["# digitedge benchmark", "", f"Machine: {json.dumps(info)}", "", "Command: `python bench/run.py " + " ".join(sys.argv[1:]) + "`", ""]
+    md = ["# digitedge benchmark", "", f"Machine: {json.dumps(info)}", "",
+          f"Model: the bundled `{Classifier().metadata['arch']}` network; peers converted from its run folder.", "", "Command: `python bench/run.py " + " ".join(sys.argv[1:]) + "`", ""]
     md += ["## 1. Per-digit inference (same network, same 384 MNIST test digits, 1 thread)", "",
            "| batch | engine | µs/digit (median) | ratio to fastest peer |", "|---|---|---|---|"]
     md += [f"| {r['batch']} | {r['engine']} | {r['us_per_digit']:.1f} | {r['ratio_to_fastest_peer']:.2f} |" for r in rows]
@@ -219,7 +221,7 @@ def report(info, rows, pipe, cli_figs, phys, train_figs) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", help="MNIST .npz or IDX folder")
-    p.add_argument("--run", type=Path, default=REPO / "runs" / "edge", help="run folder of the bundled model (for the float peers)")
+    p.add_argument("--run", type=Path, help="run folder of the bundled model, for the float peers (default: the --out of its train command)")
     p.add_argument("--quick", action="store_true", help="fewer repeats and images")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "report.md")
     args = p.parse_args()
@@ -227,6 +229,9 @@ def main() -> int:
     mnist = load_mnist(args.data)
     x = prepare_data(mnist, 0, 10, 384).x_test
     info = machine()
+    if args.run is None:  # the peers must be the very network the bundled model was made from
+        cmd = shlex.split(Classifier().metadata["train_command"])
+        args.run = REPO / cmd[cmd.index("--out") + 1]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print("per-digit inference...", file=sys.stderr)

@@ -26,7 +26,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate")
     p.add_argument("--calibration", type=int, default=500, help="representative images for calibration")
     p.add_argument("--tolerance", type=float, default=0.2, help="allowed int8 accuracy loss in percentage points (default 0.2)")
-    p.add_argument("--max-false-reject", type=float, default=0.005, help="share of held-out digits the not-a-digit threshold may reject (default 0.005)")
+    p.add_argument("--max-false-accept", type=float, default=0.02, help="false-accept rate on held-out non-digits the not-a-digit threshold aims for (default 0.02)")
+    p.add_argument("--max-false-reject", type=float, default=0.005, help="share of held-out digits that threshold may reject at most (default 0.005)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit-train", type=int, help="fine-tune on only the first N training images")
     p.add_argument("--limit-test", type=int, help="verify on only the first N test images")
@@ -45,7 +46,8 @@ def _convert(args: argparse.Namespace, command: str) -> int:
     cfg = ConvertConfig(
         run=args.run, out=args.out, data=args.data, qat_epochs=args.qat_epochs, learning_rate=args.lr,
         calibration=args.calibration, tolerance_pp=args.tolerance, seed=args.seed,
-        limit_train=args.limit_train, limit_test=args.limit_test, max_false_reject=args.max_false_reject, command=command,
+        limit_train=args.limit_train, limit_test=args.limit_test, max_false_reject=args.max_false_reject,
+        max_false_accept=args.max_false_accept, command=command,
     )
     try:
         meta = convert(cfg)

@@ -48,22 +48,21 @@ class Mark:
 
 def to_gray(image: np.ndarray) -> np.ndarray:
     """BGR, BGRA or grayscale of any integer/float depth -> uint8 grayscale."""
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
-    if image.ndim == 3:
-        code = {3: cv2.COLOR_BGR2GRAY, 4: cv2.COLOR_BGRA2GRAY}.get(image.shape[2])
-        if code is None:
-            raise ValueError(f"image has {image.shape[2]} channels, expected 1, 3 or 4")
-        image = cv2.cvtColor(image, code) if image.dtype == np.uint8 else image.mean(axis=2)
-    if image.ndim != 2:
+    if image.ndim not in (2, 3):
         raise ValueError(f"image must be 2-D or 3-D, got shape={image.shape}")
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return (image >> 8).astype(np.uint8)
-    if np.issubdtype(image.dtype, np.floating) and image.size and np.nanmax(image) <= 1.0:
-        image = image * 255.0
-    return np.clip(np.nan_to_num(image), 0, 255).astype(np.uint8)
+    if image.dtype == np.uint16:  # depth first, so the colour conversion always sees 8 bits
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.nan_to_num(image.astype(np.float32))
+        if image.size and image.max() <= 1.0:
+            image = image * 255.0
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 3:
+        code = {1: None, 3: cv2.COLOR_BGR2GRAY, 4: cv2.COLOR_BGRA2GRAY}.get(image.shape[2], -1)
+        if code == -1:
+            raise ValueError(f"image has {image.shape[2]} channels, expected 1, 3 or 4")
+        image = image[:, :, 0] if code is None else cv2.cvtColor(image, code)
+    return image
 
 
 def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:

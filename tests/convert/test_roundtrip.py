@@ -24,7 +24,7 @@ def test_seed_is_the_reference_network_exactly():
     assert [getattr(layer, "units", getattr(layer, "filters", None)) for layer in model.layers] == [16, None, 16, None, None, 128, 128, 10]
 
 
-TINY = ["--epochs", "3", "--limit-train", "2500", "--limit-test", "1000", "--val", "500"]
+TINY = ["--arch", "edge", "--epochs", "3", "--limit-train", "2500", "--limit-test", "1000", "--val", "500"]
 
 
 @pytest.fixture(scope="module")
@@ -97,17 +97,28 @@ def test_missing_run_is_a_one_line_error(tmp_path, capsys):
     assert len(err) == 1 and "no trained model" in err[0]
 
 
-def test_reject_threshold_is_fitted_to_the_false_reject_budget():
+def _open_set_probs(p_digit):
+    probs = np.zeros((len(p_digit), 11))
+    probs[:, 3], probs[:, 10] = p_digit, 1 - p_digit
+    return probs
+
+
+def test_reject_threshold_meets_false_accept_within_the_false_reject_budget():
     from convert.recipe import fit_reject_threshold
 
     rng = np.random.default_rng(0)
-    p_digit = np.sort(rng.uniform(0.5, 1.0, 1000))  # P(some digit) of 1,000 held-out digits
-    probs = np.zeros((1000, 11))
-    probs[:, 3], probs[:, 10] = p_digit, 1 - p_digit
     labels = [*range(10), None]
-    t = fit_reject_threshold(probs, labels, 0.01)
-    rejected = (p_digit < t).mean()
-    assert rejected <= 0.01 and (p_digit < t + 0.01).mean() > 0.01  # the highest threshold within budget
+    digits = _open_set_probs(rng.uniform(0.5, 1.0, 1000))  # P(some digit) of held-out digits
+    negatives = _open_set_probs(rng.uniform(0.0, 0.8, 1000))  # ...and of held-out non-digits
+    t = fit_reject_threshold(digits, negatives, labels, max_false_reject=0.5, max_false_accept=0.1)
+    far = (negatives[:, 3] >= t).mean()
+    assert far <= 0.1 and (negatives[:, 3] >= t - 0.01).mean() > 0.1  # the lowest such threshold
+    assert (digits[:, 3] < t).mean() <= 0.5
+    # budget too small to reach the target: stop at the budget
+    t = fit_reject_threshold(digits, negatives, labels, max_false_reject=0.01, max_false_accept=0.0)
+    assert (digits[:, 3] < t).mean() <= 0.01 < (digits[:, 3] < t + 0.01).mean()
+    # argmax already good enough: no threshold at all
+    assert fit_reject_threshold(digits, _open_set_probs(np.full(10, 0.1)), labels, 0.01, 0.02) == 0.0
 
 
 def test_recipe_runs_train_then_convert_with_the_bundled_defaults(monkeypatch, tmp_path):
