@@ -20,10 +20,10 @@ from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, decide, read_me
 from edge.preprocess import PREPROCESS_VERSION
 from train.backend import keras
 from convert.calibrate import ece, fit_temperature
-from train.augment import NOT_A_DIGIT, load_fashion, negatives
+from train.augment import NOT_A_DIGIT, load_fashion
 from train import nets
 from train.data import load_mnist, prepare_data
-from train.fit import EpochData, TrainConfig, evaluate, predict, seed_everything
+from train.fit import EpochData, TrainConfig, evaluate, predict, seed_everything, validation_set
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +133,7 @@ def convert(cfg: ConvertConfig) -> dict:
     write_metadata(out, meta)  # provisional: the device code needs it to load the model
 
     # Calibrate on held-out training digits (and negatives), never on the test set.
-    x_val, y_val = data.x_val, data.y_val
-    if open_set and len(x_val):
-        n = int(len(x_val) * (tcfg.negatives or 0.15))
-        x_val = np.concatenate([x_val, negatives(n, cfg.seed + 5, mnist.x_train[len(data.x_train):], fashion_train)])
-        y_val = np.concatenate([y_val, np.full(n, NOT_A_DIGIT, y_val.dtype)])
+    x_val, y_val = validation_set(tcfg, mnist, data, fashion_train)
     meta["temperature"] = fit_temperature(int8_logits(out, x_val), y_val) if len(x_val) else 1.0
     if open_set and len(x_val):
         val_probs = int8_probabilities(out, x_val)

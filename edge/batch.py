@@ -55,7 +55,11 @@ def collect(paths: Iterable[str | Path], recursive: bool = False) -> list[Item]:
 
 def read_image(path: Path) -> np.ndarray:
     """Decode an image file of any depth and channel count; ValueError names the problem."""
-    data = np.fromfile(path, np.uint8)  # works for any file name, unlike cv2.imread
+    return decode_image(np.fromfile(path, np.uint8))  # fromfile works for any file name, unlike cv2.imread
+
+
+def decode_image(data: np.ndarray) -> np.ndarray:
+    """Decode encoded image bytes (files and uploads alike), refusing decompression bombs."""
     if data.size == 0:
         raise ValueError("empty file")
     _check_pixels(data)
@@ -87,12 +91,8 @@ def _check_pixels(data: np.ndarray) -> None:
 
 def result_row(path: Path, result: Recognition | None, error: str | None) -> dict[str, Any]:
     """The JSONL schema: path, width, height, digits, lines, error."""
-    row: dict[str, Any] = {"path": str(path), "width": 0, "height": 0, "digits": [], "lines": []}
-    if result is not None:
-        d = result.to_dict()
-        row.update(width=d["width"], height=d["height"], digits=d["digits"], lines=d["lines"])
-    row["error"] = error
-    return row
+    empty = {"width": 0, "height": 0, "digits": [], "lines": []}
+    return {"path": str(path), **(result.to_dict() if result is not None else empty), "error": error}
 
 
 def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = None) -> dict[str, Any]:
@@ -133,15 +133,18 @@ def run(
     model: str | None = None,
     workers: int = 1,
     annotate: Path | None = None,
+    recognizer: Recognizer | None = None,
     **recognizer_kwargs: Any,
 ) -> Iterator[dict[str, Any]]:
-    """Rows for `items`, in their order, computed by `workers` processes.
+    """Rows for `items`, in their order, computed by `workers` processes (one interpreter
+    each), or in this process with `recognizer` when there is one worker.
 
     A worker that dies (a crashing decoder, a poisoned file) breaks the pool: the files in
     flight are retried one at a time in a fresh pool, so only the culprit gets an error row.
     """
     if workers <= 1:
-        _init_worker(model, recognizer_kwargs, annotate)
+        recognizer = recognizer or Recognizer(model, **recognizer_kwargs)
+        _worker.update(recognizer=recognizer, annotate=annotate)
         yield from map(_work, items)
         return
     ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")

@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     kwargs = {"segment": SegmentConfig(polarity=args.polarity), "min_confidence": args.min_confidence}
     from edge.recognize import Recognizer
 
-    Recognizer(args.model, **kwargs)  # fail fast on an unusable model, before any worker starts
+    recognizer = Recognizer(args.model, **kwargs)  # fail fast on an unusable model; serial runs use it
 
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +75,7 @@ def main(argv: list[str]) -> int:
     started, n_digits, n_errors, n_done = time.time(), 0, 0, 0
     status = EXIT_OK
     try:
-        rows = batch.run(todo, args.model, args.workers, args.annotate, **kwargs)
+        rows = batch.run(todo, args.model, args.workers, args.annotate, recognizer=recognizer, **kwargs)
         for row in tqdm(rows, total=len(todo), unit="img", file=sys.stderr, disable=None):
             sink.write(batch.format_row(row, fmt))
             sink.flush()

@@ -48,10 +48,11 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from edge.recognize import Recognizer
 
-    if not 1 <= args.votes <= args.window:
-        print(f"digitedge camera: need 1 <= --votes <= --window, got {args.votes} and {args.window}", file=sys.stderr)
+    try:
+        stable = StableReading(args.window, args.votes)
+    except ValueError as exc:
+        print(f"digitedge camera: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    stable = StableReading(args.window, args.votes)
     recognizer = Recognizer(args.model, SegmentConfig(polarity=args.polarity), args.min_confidence)
 
     stop = {"flag": False}

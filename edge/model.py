@@ -117,7 +117,10 @@ class Classifier:
         self.labels: list[int | None] = self.metadata["labels"]
         self.temperature = float(self.metadata.get("temperature", 1.0))
         self.reject_threshold = float(self.metadata.get("reject_threshold", 0.0))
-        self.interpreter = interp.make_interpreter(self.path, num_threads=num_threads)
+        try:
+            self.interpreter = interp.make_interpreter(self.path, num_threads=num_threads)
+        except ValueError as exc:
+            raise ModelError(str(exc)) from None
         inp = self.interpreter.get_input_details()[0]
         out = self.interpreter.get_output_details()[0]
         shape, dtype = [int(n) for n in inp["shape"][1:]], np.dtype(inp["dtype"]).name

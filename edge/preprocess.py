@@ -18,6 +18,14 @@ SIZE = 28
 BOX = 20
 
 
+def tight(ink: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """(top, left, patch): the smallest box holding every nonzero pixel. ValueError if none."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        raise ValueError("ink patch is empty (all zero)")
+    return int(rows[0]), int(cols[0]), ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
 def prepare(ink: np.ndarray) -> np.ndarray:
     """Turn an ink patch (uint8, white ink on black, 2-D) into a 28x28 uint8 model input.
 
@@ -25,10 +33,7 @@ def prepare(ink: np.ndarray) -> np.ndarray:
     """
     if ink.ndim != 2 or ink.dtype != np.uint8:
         raise ValueError(f"ink patch must be 2-D uint8, got shape={ink.shape} dtype={ink.dtype}")
-    ys, xs = np.nonzero(ink)
-    if ys.size == 0:
-        raise ValueError("ink patch is empty (all zero)")
-    patch = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    _, _, patch = tight(ink)
     peak = int(patch.max())
     if peak != 255:  # stretch faint ink to full contrast, as MNIST digits are
         patch = np.clip(patch.astype(np.float32) * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)

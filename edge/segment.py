@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from edge.data import Box
+from edge.preprocess import tight
 
 Polarity = Literal["auto", "dark", "light"]
 MAX_MARKS = 300
@@ -58,10 +59,13 @@ def to_gray(image: np.ndarray) -> np.ndarray:
             image = image * 255.0
         image = np.clip(image, 0, 255).astype(np.uint8)
     if image.ndim == 3:
-        code = {1: None, 3: cv2.COLOR_BGR2GRAY, 4: cv2.COLOR_BGRA2GRAY}.get(image.shape[2], -1)
-        if code == -1:
-            raise ValueError(f"image has {image.shape[2]} channels, expected 1, 3 or 4")
-        image = image[:, :, 0] if code is None else cv2.cvtColor(image, code)
+        channels = image.shape[2]
+        if channels not in (1, 3, 4):
+            raise ValueError(f"image has {channels} channels, expected 1, 3 or 4")
+        if channels == 4:  # transparent means paper (a canvas drawing, a logo): white behind it
+            alpha = image[:, :, 3:4].astype(np.float32) / 255
+            image = (image[:, :, :3] * alpha + 255 * (1 - alpha) + 0.5).astype(np.uint8)
+        image = image[:, :, 0] if channels == 1 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     return image
 
 
@@ -134,10 +138,8 @@ def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: i
     own = np.isin(labels[y0:y1, x0:x1], ids).astype(np.uint8)
     own = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE + 1, 2 * EDGE + 1)))
     sub = ink[y0:y1, x0:x1]
-    crop = np.where((own > 0) & (sub > noise), sub, 0).astype(np.uint8)
-    rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    return Box(x0 + c0, y0 + r0, c1 - c0, r1 - r0), crop[r0:r1, c0:c1]
+    top, left, crop = tight(np.where((own > 0) & (sub > noise), sub, 0).astype(np.uint8))
+    return Box(x0 + left, y0 + top, crop.shape[1], crop.shape[0]), crop
 
 
 def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[list[int], Box]]:
@@ -206,12 +208,10 @@ def split_options(mark: Mark, max_parts: int = 4) -> list[list[Mark]]:
             cuts.append(lo + int(np.argmin(profile[lo:hi])))
         pieces = []
         for x0, x1 in zip([0, *cuts], [*cuts, box.w]):
-            piece = crop[:, x0:x1]
-            rows, cols = np.flatnonzero(piece.any(axis=1)), np.flatnonzero(piece.any(axis=0))
-            if rows.size == 0:
+            if not crop[:, x0:x1].any():
                 break
-            r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-            pieces.append(Mark(Box(box.x + x0 + c0, box.y + r0, c1 - c0, r1 - r0), piece[r0:r1, c0:c1]))
+            top, left, piece = tight(crop[:, x0:x1])
+            pieces.append(Mark(Box(box.x + x0 + left, box.y + top, piece.shape[1], piece.shape[0]), piece))
         if len(pieces) == n:
             options.append(pieces)
     return options

@@ -27,7 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from edge.batch import result_row
+from edge.batch import decode_image, result_row
 from edge.cli import EXIT_OK, EXIT_USAGE
 from edge.recognize import Recognizer
 
@@ -116,13 +116,10 @@ def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int) -> t
                 return self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body is {self.headers['Content-Length']} bytes, limit {max_bytes}"})
             if length <= 0:
                 return self._json(HTTPStatus.BAD_REQUEST, {"error": "empty body: POST an image file"})
-            data = np.frombuffer(self.rfile.read(length), np.uint8)
-            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-            if image is None:
-                return self._json(HTTPStatus.BAD_REQUEST, {"error": "not a decodable image"})
-            if image.ndim == 3 and image.shape[2] == 4:  # a canvas PNG: transparent means paper
-                alpha = image[:, :, 3:4].astype(np.float32) / 255
-                image = (image[:, :, :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+            try:
+                image = decode_image(np.frombuffer(self.rfile.read(length), np.uint8))
+            except ValueError as exc:
+                return self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
             with lock:
                 result, inputs = recognizer.recognize_with_inputs(image)
             row = result_row(Path("upload"), result, None)

@@ -61,6 +61,17 @@ class TrainConfig:
         return cfg
 
 
+def validation_set(cfg: TrainConfig, mnist: Mnist, data: Prepared, fashion: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out digits, plus negatives in the training proportion when there is a not-a-digit
+    class (used for the curves, and by `convert` for calibration)."""
+    x, y = data.x_val, data.y_val
+    if cfg.negatives and len(x):
+        n = int(len(x) * cfg.negatives)
+        x = np.concatenate([x, augment.negatives(n, cfg.seed + 5, mnist.x_train[len(data.x_train):], fashion)])
+        y = np.concatenate([y, np.full(n, augment.NOT_A_DIGIT, y.dtype)])
+    return x, y
+
+
 def seed_everything(seed: int) -> None:
     """Same seed, same weights, same curves."""
     keras.utils.set_random_seed(seed)
@@ -167,11 +178,7 @@ def train(cfg: TrainConfig) -> dict:
     classes = 11 if cfg.negatives else 10
     model = nets.recipe(cfg.arch).build(classes)
     compile_model(model, cfg.learning_rate)
-    x_val, y_val = data.x_val, data.y_val
-    if cfg.negatives and len(x_val):
-        n = int(len(x_val) * cfg.negatives)
-        x_val = np.concatenate([x_val, augment.negatives(n, cfg.seed + 5, mnist.x_train[len(data.x_train):], fashion_train)])
-        y_val = np.concatenate([y_val, np.full(n, augment.NOT_A_DIGIT, y_val.dtype)])
+    x_val, y_val = validation_set(cfg, mnist, data, fashion_train)
     fit_started = time.time()
     history = fit(model, cfg, EpochData(cfg, mnist, data, fashion_train), (x_val, y_val))
     fit_seconds = time.time() - fit_started

@@ -111,6 +111,15 @@ def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
     assert message in res.stderr and "Traceback" not in res.stderr
 
 
+def test_a_corrupt_model_is_one_line_exit_2(tmp_path):
+    model = tmp_path / "junk.tflite"
+    model.write_bytes(b"\x00not a flatbuffer" * 100)
+    shutil.copy(REPO / "edge" / "models" / "default.json", tmp_path / "junk.json")  # metadata that claims all is well
+    res = classify(SAMPLES / "clean-1.jpg", "--model", model)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "junk.tflite: not a loadable TFLite model" in res.stderr
+
+
 def test_edge_path_never_imports_tensorflow_or_train():
     code = (
         "import sys; from edge.cli import main; "

@@ -56,6 +56,9 @@ def zoo(tmp_path_factory):
     (d / "text.png").write_text("this is not an image\n")
     cv2.imwrite(str(d / "deep16.png"), (good.astype(np.uint16) * 257))
     cv2.imwrite(str(d / "rgba.png"), cv2.cvtColor(good, cv2.COLOR_BGR2BGRA))
+    ink_only = np.zeros(good.shape[:2] + (4,), np.uint8)  # a transparent canvas: black ink, alpha = ink
+    ink_only[:, :, 3] = 255 - cv2.cvtColor(good, cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(d / "transparent.png"), ink_only)
     cv2.imwrite(str(d / "gray.png"), cv2.cvtColor(good, cv2.COLOR_BGR2GRAY))
     cv2.imwrite(str(d / "one-pixel.png"), np.zeros((1, 1), np.uint8))
     cv2.imwrite(str(d / "white.png"), np.full((480, 640), 255, np.uint8))
@@ -85,6 +88,7 @@ def test_every_bad_file_gets_a_row_and_the_run_goes_on(zoo):
         assert rows[name]["error"] in (None, "not a decodable image")
     for name in ("really-a-png.jpg", "deep16.png", "rgba.png", "gray.png", "nested.jpg", "caf\udce9-latin1.jpg"):
         assert rows[name]["error"] is None and rows[name]["lines"], name
+    assert rows["transparent.png"]["lines"] == rows["rgba.png"]["lines"]  # transparent is paper, not black
     for name in ("one-pixel.png", "white.png", "black.png", "noise.png"):
         assert rows[name]["error"] is None and rows[name]["width"] > 0, name
     assert rows["white.png"]["digits"] == [] and rows["black.png"]["digits"] == []

@@ -49,12 +49,18 @@ def test_api_reads_an_image_like_classify(server):
     assert len(body["inputs"]) == len(body["digits"])  # one 28x28 model input per digit
 
 
-def test_api_refuses_bad_requests(server):
+def test_api_refuses_bad_requests(server, tmp_path):
     assert post(server + "/api/recognize", b"not an image")[0] == 400
     assert post(server + "/api/recognize", b"")[0] == 400
     status, body = post(server + "/api/recognize", b"x" * 2_000_001)
     assert status == 413 and "limit" in body["error"]
     assert post(server + "/api/nothing", b"x")[0] == 404
+    from tests.edge.test_faults import _png_bomb
+
+    bomb = tmp_path / "bomb.png"
+    _png_bomb(bomb)  # ~400 KB, under the body limit, 400 MB decoded
+    status, body = post(server + "/api/recognize", bomb.read_bytes())
+    assert status == 400 and "over the limit" in body["error"]
     with urllib.request.urlopen(server + "/api/state") as r:
         assert json.loads(r.read()) == {"camera": False}
 
