@@ -52,18 +52,18 @@ class ConvertConfig:
     command: str = ""
 
 
-def fit_reject_threshold(digit_probs: np.ndarray, negative_probs: np.ndarray, labels: list,
-                         max_false_reject: float, max_false_accept: float) -> float:
-    """The lowest threshold on P(some digit) that brings held-out negatives' false-accept rate
-    to `max_false_accept`, never rejecting more than `max_false_reject` of held-out digits.
-    0 when plain argmax already meets the false-accept target: every rejection costs digits."""
+def fit_none_threshold(digit_probs: np.ndarray, negative_probs: np.ndarray, labels: list,
+                       max_false_reject: float, max_false_accept: float) -> float:
+    """The highest threshold on P(not a digit) (so the fewest digits rejected) at which
+    held-out negatives' false-accept rate is at most `max_false_accept`; if that would reject
+    more than `max_false_reject` of held-out digits, the lowest threshold within that budget."""
     none = labels.index(None)
-    best = 0.0
-    for t in np.round(np.arange(0.0, 1.0, 0.01), 2):
-        if (decide(digit_probs, labels, float(t)) == none).mean() > max_false_reject:
+    best = 0.99
+    for t in np.round(np.arange(0.99, 0.0, -0.01), 2):
+        if (digit_probs[:, none] >= t).mean() > max_false_reject:
             break
         best = float(t)
-        if (decide(negative_probs, labels, float(t)) != none).mean() <= max_false_accept:
+        if (negative_probs[:, none] < t).mean() <= max_false_accept:
             break
     return best
 
@@ -138,8 +138,8 @@ def convert(cfg: ConvertConfig) -> dict:
     if open_set and len(x_val):
         val_probs = int8_probabilities(out, x_val)
         digits = y_val != NOT_A_DIGIT
-        meta["reject_threshold"] = fit_reject_threshold(val_probs[digits], val_probs[~digits], labels,
-                                                        cfg.max_false_reject, cfg.max_false_accept)
+        meta["none_threshold"] = fit_none_threshold(val_probs[digits], val_probs[~digits], labels,
+                                                      cfg.max_false_reject, cfg.max_false_accept)
     write_metadata(out, meta)
 
     results = {
@@ -149,7 +149,7 @@ def convert(cfg: ConvertConfig) -> dict:
     }
     # What the device does (argmax plus the not-a-digit threshold), with accuracy per nuisance.
     results["device"] = evaluate(lambda x: int8_probabilities(out, x), data, mnist, fashion_test, tcfg.seed, open_set,
-                                 by_nuisance=True, reject_threshold=meta.get("reject_threshold", 0.0))
+                                 by_nuisance=True, none_threshold=meta.get("none_threshold"))
     figures = {name: r[0] for name, r in results.items()}
     pred = {name: r[1].argmax(axis=1) for name, r in results.items()}
     y = data.y_test

@@ -67,21 +67,25 @@ def read_metadata(model_path: str | Path) -> dict[str, Any]:
     temperature = meta.get("temperature", 1.0)
     if not isinstance(temperature, (int, float)) or not 0.05 <= temperature <= 20:
         raise ModelError(f"{path}: temperature={temperature!r}, expected a number in 0.05..20")
-    threshold = meta.get("reject_threshold", 0.0)
-    if not isinstance(threshold, (int, float)) or not 0 <= threshold < 1 or (threshold and None not in labels):
-        raise ModelError(f"{path}: reject_threshold={threshold!r} needs a value in 0..1 and a null (not a digit) label")
+    if "reject_threshold" in meta:  # the 0.1 rule, argmax plus a one-sided threshold
+        raise ModelError(f"{path}: reject_threshold is no longer read; convert the model again (none_threshold)")
+    threshold = meta.get("none_threshold")
+    if threshold is not None and (not isinstance(threshold, (int, float)) or not 0 < threshold <= 1 or None not in labels):
+        raise ModelError(f"{path}: none_threshold={threshold!r} needs a value in (0, 1] and a null (not a digit) label")
     return meta
 
 
-def decide(probs: np.ndarray, labels: list[int | None], reject_threshold: float = 0.0) -> np.ndarray:
-    """Class index per row: the most probable class, except that a crop whose probability of
-    being *some* digit (1 - P(not a digit)) is under `reject_threshold` is called not a digit.
-    The threshold is chosen at conversion for a stated false-reject rate."""
-    best = probs.argmax(axis=1)
-    if reject_threshold and None in labels:
-        none = labels.index(None)
-        best = np.where(1.0 - probs[:, none] < reject_threshold, none, best)
-    return best
+def decide(probs: np.ndarray, labels: list[int | None], none_threshold: float | None = None) -> np.ndarray:
+    """Class index per row. Without a threshold: the most probable class. With one: "not a
+    digit" when P(not a digit) >= `none_threshold`, else the most probable digit. Conversion
+    picks the threshold that keeps false rejects lowest at the target false-accept rate, which
+    may call fewer crops "not a digit" than argmax does, or more."""
+    if none_threshold is None or None not in labels:
+        return probs.argmax(axis=1)
+    none = labels.index(None)
+    digits = probs.copy()
+    digits[:, none] = -1.0
+    return np.where(probs[:, none] >= none_threshold, none, digits.argmax(axis=1))
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -116,7 +120,7 @@ class Classifier:
         self.metadata = read_metadata(self.path)
         self.labels: list[int | None] = self.metadata["labels"]
         self.temperature = float(self.metadata.get("temperature", 1.0))
-        self.reject_threshold = float(self.metadata.get("reject_threshold", 0.0))
+        self.none_threshold: float | None = self.metadata.get("none_threshold")
         try:
             self.interpreter = interp.make_interpreter(self.path, num_threads=num_threads)
         except ValueError as exc:
@@ -146,5 +150,5 @@ class Classifier:
     def classify(self, batch: np.ndarray) -> list[Prediction]:
         """(N, 28, 28, 1) uint8 -> one Prediction per input."""
         probs = self.probabilities(batch)
-        best = decide(probs, self.labels, self.reject_threshold)
+        best = decide(probs, self.labels, self.none_threshold)
         return [Prediction(self.labels[i], float(probs[n, i])) for n, i in enumerate(best)]

@@ -133,17 +133,17 @@ def fit(model: keras.Model, cfg: TrainConfig, epochs: EpochData, val: tuple[np.n
 
 def evaluate(probs_of: Callable[[np.ndarray], np.ndarray], data: Prepared, mnist: Mnist,
              fashion_test: np.ndarray | None, seed: int, open_set: bool, by_nuisance: bool = False,
-             reject_threshold: float = 0.0) -> tuple[dict, np.ndarray]:
+             none_threshold: float | None = None) -> tuple[dict, np.ndarray]:
     """Test figures of any model (float, QAT or int8, given as inputs -> probabilities):
     MNIST accuracy, camera-like accuracy, and with a not-a-digit class the open-set rates.
     Also returns the test-set probabilities, for what the caller measures beyond these."""
     labels = list(range(10)) + ([None] if open_set else [])
 
     def classes(x: np.ndarray) -> np.ndarray:
-        return decide(probs_of(x), labels, reject_threshold)
+        return decide(probs_of(x), labels, none_threshold)
 
     probs = probs_of(data.x_test)
-    pred = decide(probs, labels, reject_threshold)
+    pred = decide(probs, labels, none_threshold)
     raw_test = mnist.x_test[: len(data.x_test)]
     camera = classes(augment.augment_batch(raw_test, seed + 99))
     out = {

@@ -103,22 +103,23 @@ def _open_set_probs(p_digit):
     return probs
 
 
-def test_reject_threshold_meets_false_accept_within_the_false_reject_budget():
-    from convert.recipe import fit_reject_threshold
+def test_none_threshold_meets_false_accept_within_the_false_reject_budget():
+    from convert.recipe import fit_none_threshold
 
     rng = np.random.default_rng(0)
     labels = [*range(10), None]
     digits = _open_set_probs(rng.uniform(0.5, 1.0, 1000))  # P(some digit) of held-out digits
     negatives = _open_set_probs(rng.uniform(0.0, 0.8, 1000))  # ...and of held-out non-digits
-    t = fit_reject_threshold(digits, negatives, labels, max_false_reject=0.5, max_false_accept=0.1)
-    far = (negatives[:, 3] >= t).mean()
-    assert far <= 0.1 and (negatives[:, 3] >= t - 0.01).mean() > 0.1  # the lowest such threshold
-    assert (digits[:, 3] < t).mean() <= 0.5
+    t = fit_none_threshold(digits, negatives, labels, max_false_reject=0.5, max_false_accept=0.1)
+    p_none = negatives[:, 10]
+    assert (p_none < t).mean() <= 0.1 < (p_none < t + 0.01).mean()  # the highest such threshold
+    assert (digits[:, 10] >= t).mean() <= 0.5
     # budget too small to reach the target: stop at the budget
-    t = fit_reject_threshold(digits, negatives, labels, max_false_reject=0.01, max_false_accept=0.0)
-    assert (digits[:, 3] < t).mean() <= 0.01 < (digits[:, 3] < t + 0.01).mean()
-    # argmax already good enough: no threshold at all
-    assert fit_reject_threshold(digits, _open_set_probs(np.full(10, 0.1)), labels, 0.01, 0.02) == 0.0
+    t = fit_none_threshold(digits, negatives, labels, max_false_reject=0.01, max_false_accept=0.0)
+    assert (digits[:, 10] >= t).mean() <= 0.01 < (digits[:, 10] >= t - 0.01).mean()
+    # negatives far from digits: the laxest threshold that still rejects them all
+    t = fit_none_threshold(digits, _open_set_probs(np.full(10, 0.1)), labels, 0.01, 0.02)
+    assert t == 0.9 and (digits[:, 10] >= t).mean() == 0
 
 
 def test_recipe_runs_train_then_convert_with_the_bundled_defaults(monkeypatch, tmp_path):

@@ -91,21 +91,28 @@ def test_missing_and_random_model_files(model_copy, tmp_path):
         Classifier(model_copy)
 
 
-def test_reject_threshold_turns_doubtful_digits_into_not_a_digit(model_copy, mnist):
+def test_none_threshold_moves_the_not_a_digit_decision_both_ways(model_copy, mnist):
     from edge.model import decide
 
-    probs = np.array([[0.7] + [0.0] * 9 + [0.3], [0.9] + [0.0] * 9 + [0.1]])
+    probs = np.array([[0.7] + [0.0] * 9 + [0.3], [0.3, 0.1] + [0.0] * 8 + [0.6]])
     labels = [*range(10), None]
-    assert decide(probs, labels).tolist() == [0, 0]
-    assert decide(probs, labels, 0.8).tolist() == [10, 0]  # P(some digit) 0.7 < 0.8
+    assert decide(probs, labels).tolist() == [0, 10]  # argmax
+    assert decide(probs, labels, 0.25).tolist() == [10, 10]  # stricter: P(none) 0.3 >= 0.25
+    assert decide(probs, labels, 0.7).tolist() == [0, 0]  # laxer: the best digit, never the none column
     x = prepare_data(mnist, 0, 10, 200).x_test
-    _edit(model_copy, reject_threshold=0.999999)
+    _edit(model_copy, none_threshold=1e-6)
     strict = Classifier(model_copy).classify(x)
     assert sum(p.label is None for p in strict) > sum(p.label is None for p in Classifier().classify(x))
 
 
-@pytest.mark.parametrize("bad", [1.5, -0.1, "high"])
-def test_bad_reject_threshold_is_refused(model_copy, bad):
-    _edit(model_copy, reject_threshold=bad)
-    with pytest.raises(ModelError, match="reject_threshold"):
+@pytest.mark.parametrize("bad", [1.5, 0, -0.1, "high"])
+def test_bad_none_threshold_is_refused(model_copy, bad):
+    _edit(model_copy, none_threshold=bad)
+    with pytest.raises(ModelError, match="none_threshold"):
+        Classifier(model_copy)
+
+
+def test_old_reject_threshold_is_refused_with_a_way_out(model_copy):
+    _edit(model_copy, reject_threshold=0.0)
+    with pytest.raises(ModelError, match="convert the model again"):
         Classifier(model_copy)
