@@ -14,10 +14,11 @@ from edge.data import Digit, Recognition
 from edge.lines import group_lines, read_line
 from edge.model import Classifier, Prediction
 from edge.preprocess import SIZE, prepare
-from edge.segment import Mark, SegmentConfig, find_marks, split_options, to_gray
+from edge.segment import SegmentConfig, Splits, find_marks, split_options, to_gray
 
-WIDE = 0.9  # w/h above which a mark may be several touching digits
+WIDE = 0.7  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
+PER_CUT = 0.97  # each cut must earn its place: a whole mark read as surely as its pieces stays whole
 
 
 class Recognizer:
@@ -27,7 +28,7 @@ class Recognizer:
         self,
         model_path: str | Path | None = None,
         segment: SegmentConfig = SegmentConfig(),
-        min_confidence: float = 0.5,
+        min_confidence: float = 0.35,
         num_threads: int = 1,
     ) -> None:
         self.classifier = Classifier(model_path, num_threads=num_threads)
@@ -41,29 +42,29 @@ class Recognizer:
     def recognize_with_inputs(self, image: np.ndarray) -> tuple[Recognition, list[np.ndarray]]:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
-        options = [[[m], *(split_options(m) if m.box.w > WIDE * m.box.h else [])] for m in find_marks(gray, self.segment)]
-        pieces = [p for opts in options for opt in opts for p in opt]
-        batch = np.empty((len(pieces), SIZE, SIZE, 1), np.uint8)
-        for i, piece in enumerate(pieces):
-            batch[i, :, :, 0] = prepare(piece.ink)
-        preds = iter(enumerate(self.classifier.classify(batch)))
-        digits, inputs = [], {}
-        for opts in options:
-            scored = [(opt, [next(preds) for _ in opt]) for opt in opts]
-            best, best_preds = max(scored, key=lambda s: _score(s[0], [p for _, p in s[1]]))
-            for m, (row, p) in zip(best, best_preds):
+        marks = find_marks(gray, self.segment)
+        splits = [split_options(m) if m.box.w > WIDE * m.box.h else Splits([m], [[0]]) for m in marks]
+        batch = np.stack([prepare(p.ink) for s in splits for p in s.pieces])[..., None] if marks else np.empty((0, SIZE, SIZE, 1), np.uint8)
+        preds = self.classifier.classify(batch)
+        digits, inputs, first = [], {}, 0
+        for s in splits:
+            rows = [[first + i for i in opt] for opt in s.options]
+            best = max(rows, key=lambda r: _score([preds[i] for i in r]))
+            for row in best:
+                p = preds[row]
                 if p.label is not None and p.confidence >= self.min_confidence:
-                    digits.append(Digit(m.box, p.label, p.confidence))
+                    digits.append(Digit(s.pieces[row - first].box, p.label, p.confidence))
                     inputs[id(digits[-1])] = batch[row, :, :, 0]
+            first += len(s.pieces)
         lines = group_lines(digits)
         ordered = tuple(d for line in lines for d in line)
         result = Recognition(gray.shape[1], gray.shape[0], ordered, tuple(read_line(line) for line in lines))
         return result, [inputs[id(d)] for d in ordered]
 
 
-def _score(marks: list[Mark], preds: list[Prediction]) -> float:
+def _score(preds: list[Prediction]) -> float:
     """How believable a reading of one mark is: geometric mean of the pieces' digit confidence.
     Pieces cut from letters often look like digits, so a cut needs every piece to be sure."""
-    if len(marks) > 1 and min(p.digit_confidence for p in preds) < SURE_PIECE:
+    if len(preds) > 1 and min(p.digit_confidence for p in preds) < SURE_PIECE:
         return 0.0
-    return float(np.exp(np.mean([np.log(max(p.digit_confidence, 1e-6)) for p in preds])))
+    return float(np.exp(np.mean([np.log(max(p.digit_confidence, 1e-6)) for p in preds]))) * PER_CUT ** (len(preds) - 1)

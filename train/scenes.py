@@ -2,9 +2,9 @@
 
 Used for quality tests, the bundled samples and benchmarks. `clean` scenes are dark digits
 on white paper; `hard` scenes add what phone and Pi photos contain: a lighting gradient, a
-soft shadow, blur, sensor noise, JPEG, a small rotation, touching digits and clutter
-(letters, ruled lines). Ground-truth boxes are measured on each digit's own transformed
-mask, so they stay right under rotation. Only numpy and OpenCV: no TensorFlow.
+soft shadow, blur, sensor noise, JPEG, a small rotation and perspective tilt, touching digits
+and clutter (letters, ruled lines). Ground-truth boxes are measured on each digit's own transformed
+mask, so they stay right under rotation and tilt. Only numpy and OpenCV: no TensorFlow.
 
     python -m train.scenes --data ../shared/datasets/mnist.npz --out samples --count 4 --video
 """
@@ -96,10 +96,9 @@ def make_scene(
     gray = paper * (1 - darkness * ink)
     if hard:
         gray *= _lighting(H, W, rng)
-        angle = rng.uniform(-8, 8)
-        m = cv2.getRotationMatrix2D((W / 2, H / 2), angle, 1.0)
-        gray = cv2.warpAffine(gray, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        owner = cv2.warpAffine(owner.astype(np.float32), m, (W, H), flags=cv2.INTER_NEAREST).astype(np.int32)
+        m = _camera_pose(W, H, rng)
+        gray = cv2.warpPerspective(gray, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        owner = cv2.warpPerspective(owner.astype(np.float32), m, (W, H), flags=cv2.INTER_NEAREST).astype(np.int32)
         gray = cv2.GaussianBlur(gray, (0, 0), rng.uniform(0.3, 1.2))
         gray += rng.normal(0, rng.uniform(0.005, 0.03), gray.shape).astype(np.float32)
     image = cv2.cvtColor(np.clip(gray * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
@@ -118,6 +117,15 @@ def make_scene(
         per_line[li] = per_line.get(li, "") + str(label)
     scene.lines = [per_line[k] for k in sorted(per_line)]
     return scene
+
+
+def _camera_pose(W: int, H: int, rng: np.random.Generator) -> np.ndarray:
+    """A page seen by a hand-held camera: rotated by up to 8 degrees and tilted (each corner
+    moved by up to 5% of the frame), as a 3x3 homography."""
+    rot = np.vstack([cv2.getRotationMatrix2D((W / 2, H / 2), rng.uniform(-8, 8), 1.0), [0, 0, 1]])
+    corners = np.float32([[0, 0], [W, 0], [W, H], [0, H]])
+    moved = corners + rng.uniform(-0.05, 0.05, (4, 2)).astype(np.float32) * np.float32([W, H])
+    return rot @ cv2.getPerspectiveTransform(corners, moved)
 
 
 def _lighting(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
