@@ -72,6 +72,34 @@ def wide(classes: int = 11) -> keras.Model:
     )
 
 
+def _conv_bn(filters: int) -> list:
+    """Conv without bias, batch norm, ReLU: the pattern int8 export folds into one conv."""
+    return [L.Conv2D(filters, 3, padding="same", use_bias=False), L.BatchNormalization(), L.ReLU()]
+
+
+def wide_bn(classes: int = 11) -> keras.Model:
+    """`wide` with batch norm after every conv (folded away at export, so the same size and
+    MACs on the device): steadier training that reaches higher MNIST accuracy."""
+    return keras.Sequential(
+        [
+            L.InputLayer(input_shape=(28, 28, 1)),
+            *_conv_bn(16),
+            L.MaxPool2D(),
+            *_conv_bn(32),
+            *_conv_bn(32),
+            L.MaxPool2D(),
+            *_conv_bn(64),
+            *_conv_bn(64),
+            L.MaxPool2D(),
+            L.Flatten(),
+            L.Dense(96, activation="relu"),
+            L.Dropout(0.3),
+            L.Dense(classes, activation="softmax"),
+        ],
+        name="wide_bn",
+    )
+
+
 @dataclass(frozen=True)
 class Recipe:
     """An architecture and the training defaults that go with it."""
@@ -87,6 +115,7 @@ ARCHS: dict[str, Recipe] = {
     "seed": Recipe(seed, augment=False, negatives=0.0, epochs=20, batch_size=32),
     "edge": Recipe(edge, augment=True, negatives=0.15, epochs=15, batch_size=64),
     "wide": Recipe(wide, augment=True, negatives=0.25, epochs=20, batch_size=64),
+    "wide-bn": Recipe(wide_bn, augment=True, negatives=0.25, epochs=30, batch_size=64),
 }
 
 
