@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate")
     p.add_argument("--calibration", type=int, default=500, help="representative images for calibration")
     p.add_argument("--tolerance", type=float, default=0.2, help="allowed int8 accuracy loss in percentage points (default 0.2)")
-    p.add_argument("--max-false-accept", type=float, default=0.02, help="false-accept rate on held-out non-digits the not-a-digit threshold aims for (default 0.02)")
+    p.add_argument("--max-false-accept", type=float, default=0.015, help="false-accept rate on validation non-digits (training fonts) the not-a-digit threshold aims for; unseen fonts pass a little more often (default 0.015, for 2%% on unseen ones)")
     p.add_argument("--max-false-reject", type=float, default=0.005, help="share of held-out digits that threshold may reject at most (default 0.005)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit-train", type=int, help="fine-tune on only the first N training images")

@@ -48,7 +48,8 @@ class ConvertConfig:
     limit_train: int | None = None
     limit_test: int | None = None
     max_false_reject: float = 0.005  # the not-a-digit threshold may reject at most this share of digits
-    max_false_accept: float = 0.02  # ...to bring the false-accept rate of negatives down to this
+    max_false_accept: float = 0.015  # ...to bring negatives' false accepts to this on validation (training
+    # fonts); unseen fonts pass a little more often, and the goal there is 2%
     command: str = ""
 
 
@@ -134,9 +135,10 @@ def convert(cfg: ConvertConfig) -> dict:
 
     # Calibrate on held-out training digits (and negatives), never on the test set.
     x_val, y_val = validation_set(tcfg, mnist, data, fashion_train)
-    meta["temperature"] = fit_temperature(int8_logits(out, x_val), y_val) if len(x_val) else 1.0
-    if open_set and len(x_val):
-        val_probs = int8_probabilities(out, x_val)
+    val_logits = int8_logits(out, x_val) if len(x_val) else None
+    meta["temperature"] = fit_temperature(val_logits, y_val) if val_logits is not None else 1.0
+    if open_set and val_logits is not None:
+        val_probs = softmax(val_logits, meta["temperature"])  # what the device will see
         digits = y_val != NOT_A_DIGIT
         meta["none_threshold"] = fit_none_threshold(val_probs[digits], val_probs[~digits], labels,
                                                       cfg.max_false_reject, cfg.max_false_accept)
