@@ -14,7 +14,7 @@ from edge.data import Digit, Recognition
 from edge.lines import group_lines, read_line
 from edge.model import Classifier, Prediction
 from edge.preprocess import SIZE, prepare
-from edge.segment import SegmentConfig, Splits, find_marks, split_options, to_gray
+from edge.segment import Mark, SegmentConfig, Splits, find_marks, split_options, to_gray
 
 WIDE = 0.7  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
@@ -43,7 +43,7 @@ class Recognizer:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
         marks = find_marks(gray, self.segment)
-        splits = [split_options(m) if m.box.w > WIDE * m.box.h else Splits([m], [[0]]) for m in marks]
+        splits = [_readings(m) for m in marks]
         batch = np.stack([prepare(p.ink) for s in splits for p in s.pieces])[..., None] if marks else np.empty((0, SIZE, SIZE, 1), np.uint8)
         preds = self.classifier.classify(batch)
         digits, inputs, first = [], {}, 0
@@ -60,6 +60,16 @@ class Recognizer:
         ordered = tuple(d for line in lines for d in line)
         result = Recognition(gray.shape[1], gray.shape[0], ordered, tuple(read_line(line) for line in lines))
         return result, [inputs[id(d)] for d in ordered]
+
+
+def _readings(mark: Mark) -> Splits:
+    """Every way to read a mark: whole; cut into touching digits if it is wide; without the
+    pieces attached to it, if any."""
+    splits = split_options(mark) if mark.box.w > WIDE * mark.box.h else Splits([mark], [[0]])
+    if mark.core is not None:
+        splits.pieces.append(mark.core)
+        splits.options.append([len(splits.pieces) - 1])
+    return splits
 
 
 def _score(preds: list[Prediction]) -> float:

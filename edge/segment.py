@@ -45,10 +45,13 @@ class SegmentConfig:
 
 @dataclass(frozen=True)
 class Mark:
-    """A candidate digit: its box and its ink, white on black, cropped to the box."""
+    """A candidate digit: its box and its ink, white on black, cropped to the box. `core` is
+    the same mark without the small pieces that were attached to it (a broken-off stroke,
+    or a neighbouring letter): the recognizer reads both and keeps the surer."""
 
     box: Box
     ink: np.ndarray
+    core: Mark | None = None
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -99,7 +102,7 @@ def _thresholds(ink: np.ndarray, min_contrast: int) -> tuple[int, int, int]:
     """
     sample = ink[::2, ::2] if ink.size > 40_000 else ink
     median = _median_u8(sample)
-    mad = _median_u8(cv2.absdiff(sample, median))
+    mad = _median_u8(cv2.absdiff(sample, np.full_like(sample, median)))
     noise = int(median + 4 * 1.4826 * mad)
     otsu, _ = cv2.threshold(sample, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     high = max(min_contrast, int(otsu), noise + 2)
@@ -139,12 +142,13 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     comps = sorted(comps, key=lambda c: -c[1].area)[:MAX_MARKS]  # pure noise must not explode
     H, W = gray.shape
     marks = []
-    for ids, box in _merge_pieces(comps, cfg.min_height):
+    for ids, box, core in _merge_pieces(comps, cfg.min_height):
         if box.h < cfg.min_height or box.h > 0.98 * H or box.w > 0.98 * W:
             continue
         if box.w > cfg.max_width * box.h:
             continue
-        marks.append(Mark(*_cut(ink, labels, ids, box, noise)))
+        alone = Mark(*_cut(ink, labels, core[0], core[1], noise)) if core else None
+        marks.append(Mark(*_cut(ink, labels, ids, box, noise), core=alone))
     return marks
 
 
@@ -160,7 +164,10 @@ def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: i
     return Box(x0 + left, y0 + top, crop.shape[1], crop.shape[0]), crop
 
 
-def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[list[int], Box]]:
+Group = tuple[list[int], Box]
+
+
+def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[list[int], Box, Group | None]]:
     """Join components that overlap mostly in x and sit close in y: pieces of one digit."""
     groups = [([i], b) for i, b in sorted(comps, key=lambda c: -c[1].area)]
     merged = True
@@ -184,14 +191,15 @@ def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[l
     return _attach_fragments(groups)
 
 
-def _attach_fragments(groups: list[tuple[list[int], Box]]) -> list[tuple[list[int], Box]]:
+def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group | None]]:
     """Give a broken-off stroke (much shorter than a neighbour, touching its box) back to it,
-    unless the result would be wider than a digit. Dots stay apart: they are too small."""
+    unless the result would be wider than a digit. Dots stay apart: they are too small.
+    Each group comes with its core (the host before anything was attached), or None."""
     groups = sorted(groups, key=lambda g: -g[1].h)
-    kept: list[tuple[list[int], Box]] = []
+    kept: list[tuple[list[int], Box, Group | None]] = []
     for ids, box in groups:
         host = None
-        for k, (_, big) in enumerate(kept):
+        for k, (_, big, _) in enumerate(kept):
             gap = max(big.x - (box.x + box.w), box.x - (big.x + big.w))
             inside_y = big.y - 0.25 * big.h <= box.cy <= big.y + 1.25 * big.h
             union = big.union(box)
@@ -200,10 +208,10 @@ def _attach_fragments(groups: list[tuple[list[int], Box]]) -> list[tuple[list[in
                 host = k
                 break
         if host is None:
-            kept.append((ids, box))
+            kept.append((ids, box, None))
         else:
-            hid, hbox = kept[host]
-            kept[host] = (hid + ids, hbox.union(box))
+            hid, hbox, core = kept[host]
+            kept[host] = (hid + ids, hbox.union(box), core or (hid, hbox))
     return kept
 
 
@@ -239,8 +247,8 @@ def split_options(mark: Mark, max_parts: int = 4, max_cuts: int = 5) -> Splits:
             ends = [0, *chosen, last]
             if all(np.median(bounds[b] - bounds[a]) >= min_w for a, b in zip(ends, ends[1:])):
                 options.append(list(zip(ends, ends[1:])))
-    index: dict[tuple[int, int], int] = {}
-    pieces: list[Mark] = []
+    index: dict[tuple[int, int], int] = {(0, last): 0}  # the whole mark, always option 0
+    pieces: list[Mark] = [Mark(box, crop)]
     cols = np.arange(w)
     for pair in (p for option in options for p in option):
         if pair not in index:

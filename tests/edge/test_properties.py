@@ -57,3 +57,27 @@ def test_line_grouping_keeps_every_digit_once(digits):
     assert sorted(map(id, flat)) == sorted(map(id, digits))
     for line in lines:
         assert [d.box.x for d in line] == sorted(d.box.x for d in line)
+
+
+@given(arrays(np.uint8, st.integers(1, 400)))
+def test_histogram_median_is_the_lower_middle(a):
+    from edge.segment import _median_u8
+
+    assert _median_u8(a) == np.sort(a)[(a.size - 1) // 2]
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(8, 40), st.integers(16, 90))))
+def test_cut_pieces_stay_inside_the_mark(ink):
+    """Whatever the ink, every piece of every split option lies inside the mark's box."""
+    from edge.segment import Mark, split_options
+
+    if not ink.any():
+        return
+    box = Box(5, 7, ink.shape[1], ink.shape[0])
+    splits = split_options(Mark(box, ink))
+    assert splits.options[0] == [0] and splits.pieces[0].box == box
+    for option in splits.options:
+        for i in option:
+            b = splits.pieces[i].box
+            assert box.x <= b.x and b.x + b.w <= box.x + box.w and box.y <= b.y and b.y + b.h <= box.y + box.h
