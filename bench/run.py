@@ -108,6 +108,47 @@ def per_digit(fns: dict, x: np.ndarray, repeats: int) -> list[dict]:
     return rows
 
 
+def per_layer(run: Path, x: np.ndarray, workdir: Path, repeats: int, batch: int = 6) -> list[dict]:
+    """Each conv and dense layer of the network alone, as an int8 and as a float32 LiteRT
+    model (int8 in and out, so no quantize ops), timed at batch 6 on one thread: which
+    layers int8 wins or loses on this CPU."""
+    from train import nets
+    from train.backend import keras, tf
+
+    model = nets.to_logits(keras.models.load_model(run / "model.keras"))
+    rows = []
+    for layer in model.layers:
+        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            continue
+        acts = keras.Model(model.inputs, layer.input).predict(x.astype(np.float32) / 255, verbose=0)
+        single = keras.Sequential([keras.layers.InputLayer(input_shape=acts.shape[1:]), layer.__class__.from_config(layer.get_config())])
+        single.layers[-1].set_weights(layer.get_weights())
+        times = {}
+        for kind in ("int8", "float32"):
+            conv = tf.lite.TFLiteConverter.from_keras_model(single)
+            if kind == "int8":
+                conv.optimizations = [tf.lite.Optimize.DEFAULT]
+                conv.representative_dataset = lambda: ([a[None]] for a in acts[:200])
+                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                conv.inference_input_type = conv.inference_output_type = tf.int8
+            path = workdir / f"layer-{kind}.tflite"
+            path.write_bytes(conv.convert())
+            lite = interp.make_interpreter(path, num_threads=1)
+            inp = lite.get_input_details()[0]
+            lite.resize_tensor_input(inp["index"], [batch, *acts.shape[1:]])
+            lite.allocate_tensors()
+            sample = acts[:batch]
+            if kind == "int8":
+                scale, zero = inp["quantization"]
+                sample = np.clip(np.round(sample / scale + zero), -128, 127).astype(np.int8)
+            lite.set_tensor(inp["index"], sample)
+            times[kind] = median_time(lite.invoke, repeats * 20) / batch * 1e6
+        rows.append({"layer": f"{layer.__class__.__name__} {tuple(acts.shape[1:])} -> {tuple(single.output_shape[1:])}",
+                     "macs": nets.macs(single), "int8_us": times["int8"], "float32_us": times["float32"],
+                     "ratio": times["int8"] / times["float32"]})
+    return rows
+
+
 # --- 2. the frame pipeline on one core -------------------------------------------------------
 def pipeline(mnist, repeats: int) -> dict:
     cv2.setNumThreads(1)
@@ -191,12 +232,15 @@ def physical(macs: int, rows: list[dict], info: dict) -> dict:
     return out
 
 
-def report(info, rows, pipe, cli_figs, phys, train_figs) -> str:
+def report(info, rows, layers, pipe, cli_figs, phys, train_figs) -> str:
     md = ["# digitedge benchmark", "", f"Machine: {json.dumps(info)}", "",
           f"Model: the bundled `{Classifier().metadata['arch']}` network; peers converted from its run folder.", "", "Command: `python bench/run.py " + " ".join(sys.argv[1:]) + "`", ""]
     md += ["## 1. Per-digit inference (same network, same 384 MNIST test digits, 1 thread)", "",
            "| batch | engine | µs/digit (median) | ratio to fastest peer |", "|---|---|---|---|"]
     md += [f"| {r['batch']} | {r['engine']} | {r['us_per_digit']:.1f} | {r['ratio_to_fastest_peer']:.2f} |" for r in rows]
+    md += ["", "Per layer (each conv/dense layer alone, int8 in and out, batch 6, 1 thread):", "",
+           "| layer | MACs | int8 µs | float32 µs | int8 / float32 |", "|---|---|---|---|---|"]
+    md += [f"| {r['layer']} | {r['macs']:,} | {r['int8_us']:.1f} | {r['float32_us']:.1f} | {r['ratio']:.2f} |" for r in layers]
     md += ["", f"## 2. Frame pipeline (640x480, {pipe['digits_per_frame']:.1f} digits/frame, one core)", "",
            f"{pipe['fps']:.0f} frames/s; per frame: segmentation {pipe['segment']:.2f} ms, preparation {pipe['prepare']:.2f} ms, "
            f"classification {pipe['classify']:.2f} ms, total {pipe['total']:.2f} ms (the rest: cuts and lines).", "",
@@ -236,15 +280,16 @@ def main() -> int:
         work = Path(tmp)
         print("per-digit inference...", file=sys.stderr)
         rows = per_digit(peers(args.run, work), x, repeats)
+        layers = per_layer(args.run, x, work, repeats)
         print("frame pipeline...", file=sys.stderr)
         pipe = pipeline(mnist, repeats)
         print("command line...", file=sys.stderr)
         cli_figs = cli(mnist, work, 200 if args.quick else 1000)
     phys = physical(Classifier().metadata["macs"], rows, info)
     train_figs = {f"runs/{r.name}": json.loads((r / "metrics.json").read_text()) for r in sorted((REPO / "runs").glob("*")) if (r / "metrics.json").exists()}
-    text = report(info, rows, pipe, cli_figs, phys, train_figs)
+    text = report(info, rows, layers, pipe, cli_figs, phys, train_figs)
     args.out.write_text(text)
-    (args.out.with_suffix(".json")).write_text(json.dumps({"machine": info, "per_digit": rows, "pipeline": pipe, "cli": cli_figs,
+    (args.out.with_suffix(".json")).write_text(json.dumps({"machine": info, "per_digit": rows, "per_layer": layers, "pipeline": pipe, "cli": cli_figs,
                                                            "physical": phys}, indent=1, default=float) + "\n")
     print(text)
     return 0
