@@ -9,6 +9,7 @@ from pathlib import Path
 
 from edge import batch
 from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from edge.recognize import MIN_CONFIDENCE
 from edge.segment import SegmentConfig
 
 
@@ -30,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="processes, one interpreter each (default 1)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     p.add_argument("--polarity", choices=["auto", "dark", "light"], default="auto", help="ink darker or lighter than the background")
-    p.add_argument("--min-confidence", type=float, default=0.5, help="drop marks the model is less sure of (default 0.5)")
+    p.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, help=f"drop digits the model is less sure of (default {MIN_CONFIDENCE})")
     return p
 
 

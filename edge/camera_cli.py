@@ -15,6 +15,7 @@ import cv2
 
 from edge.camera import SourceError, StableReading, open_source
 from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from edge.recognize import MIN_CONFIDENCE
 from edge.segment import SegmentConfig
 
 
@@ -40,7 +41,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--votes", type=int, default=3, help="frames that must agree (default 3)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     p.add_argument("--polarity", choices=["auto", "dark", "light"], default="auto")
-    p.add_argument("--min-confidence", type=float, default=0.5)
+    p.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, help=f"drop digits the model is less sure of (default {MIN_CONFIDENCE})")
     return p
 
 

@@ -16,8 +16,9 @@ from edge.model import Classifier, Prediction
 from edge.preprocess import SIZE, prepare
 from edge.segment import Mark, SegmentConfig, Splits, find_marks, split_options, to_gray
 
-WIDE = 0.7  # w/h above which a mark may be several touching digits
+WIDE = 0.8  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
+MIN_CONFIDENCE = 0.35  # digits less probable than this are guesses between digits: dropped
 PER_CUT = 0.97  # each cut must earn its place: a whole mark read as surely as its pieces stays whole
 
 
@@ -28,7 +29,7 @@ class Recognizer:
         self,
         model_path: str | Path | None = None,
         segment: SegmentConfig = SegmentConfig(),
-        min_confidence: float = 0.35,
+        min_confidence: float = MIN_CONFIDENCE,
         num_threads: int = 1,
     ) -> None:
         self.classifier = Classifier(model_path, num_threads=num_threads)
@@ -74,7 +75,8 @@ def _readings(mark: Mark) -> Splits:
 
 def _score(preds: list[Prediction]) -> float:
     """How believable a reading of one mark is: geometric mean of the pieces' digit confidence.
-    Pieces cut from letters often look like digits, so a cut needs every piece to be sure."""
-    if len(preds) > 1 and min(p.digit_confidence for p in preds) < SURE_PIECE:
+    Pieces cut from letters often look like digits, so a cut needs every piece to be sure, and
+    a cut into nothing but 1s is the strokes of a U, V, N or H far more often than touching 1s."""
+    if len(preds) > 1 and (min(p.digit_confidence for p in preds) < SURE_PIECE or all(p.label == 1 for p in preds)):
         return 0.0
     return float(np.exp(np.mean([np.log(max(p.digit_confidence, 1e-6)) for p in preds]))) * PER_CUT ** (len(preds) - 1)

@@ -29,7 +29,7 @@ Polarity = Literal["auto", "dark", "light"]
 MAX_MARKS = 300
 EDGE = 2  # px of faint halo kept around a mark's pixels
 MIN_SHARE = 0.05  # a cut leaves at least this share of a mark's ink on either side
-PATH_ROWS = 64  # cut paths are searched on at most this many rows
+PATH_ROWS = 32  # cut paths are searched on at most this many rows
 SIDESTEP = 40.0  # cost of a cut path's sideways step, in ink levels: it bends round strokes, not round digits
 
 
@@ -124,7 +124,7 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     noise, low, high = _thresholds(ink, cfg.min_contrast)
     mask = (ink > low).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    wide = np.flatnonzero(stats[:, 2] > stats[:, 3])
+    wide = np.flatnonzero(stats[:, 2] > 1.3 * stats[:, 3])
     wide = wide[wide > 0]
     if len(wide):  # in wide marks, faint ruled lines and smudges must not weld digits together
         is_wide = np.zeros(n, bool)
@@ -224,7 +224,7 @@ class Splits:
     options: list[list[int]]
 
 
-def split_options(mark: Mark, max_parts: int = 4, max_cuts: int = 5) -> Splits:
+def split_options(mark: Mark, max_parts: int = 4) -> Splits:
     """Ways to cut a wide mark into touching digits, along cheapest top-to-bottom paths.
 
     A straight column cut slices the strokes of digits that lean into each other; a path
@@ -235,6 +235,10 @@ def split_options(mark: Mark, max_parts: int = 4, max_cuts: int = 5) -> Splits:
     box, crop = mark.box, mark.ink
     h, w = crop.shape
     min_w = max(2, int(0.1 * h))  # a 1 is thin, but not thinner than this
+    max_parts = max(1, min(max_parts, int(w / (0.35 * h))))  # digits are rarely narrower
+    max_cuts = 2 * max_parts - 1  # spare candidates for the recognizer to choose from
+    if max_parts == 1:
+        return Splits([mark], [[0]])
     f = min(1.0, PATH_ROWS / h)  # big marks: find the paths on a smaller copy, scale them back
     small = cv2.resize(crop, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else crop
     paths = [np.minimum((p[(np.arange(h) * f).astype(np.intp)] / f).round().astype(np.intp), w)

@@ -64,7 +64,7 @@ def test_batch_and_single_calls_agree(mnist):
         ({"input_dtype": "float32"}, "input_dtype"),
         ({"format": 99}, "format"),
         ({"labels": []}, "labels must be a non-empty list"),
-        ({"labels": [0, 1, 2]}, "outputs but 3 labels"),
+        ({"labels": [0, 1, 2], "none_threshold": None}, "outputs but 3 labels"),
     ],
 )
 def test_incompatible_metadata_is_refused(model_copy, changes, message):
