@@ -68,7 +68,7 @@ def recipe_main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--data", required=True, help="MNIST .npz or IDX folder")
     p.add_argument("--fashion", help="Fashion-MNIST IDX folder for extra negatives (Debian: /usr/share/datasets/fashion-mnist)")
-    p.add_argument("--arch", default="wide")
+    p.add_argument("--arch", default="wide-bn")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--run", type=Path, default=Path("runs/default"), help="run folder (default runs/default)")
     p.add_argument("--out", type=Path, help="int8 model to write (default RUN/model_int8.tflite; edge/models/default.tflite to bundle it)")

@@ -37,7 +37,7 @@ class TrainConfig:
 
     out: Path
     data: str | None = None
-    arch: str = "wide"
+    arch: str = "wide-bn"
     epochs: int | None = None
     batch_size: int | None = None
     learning_rate: float = 1e-3

@@ -115,7 +115,7 @@ ARCHS: dict[str, Recipe] = {
     "seed": Recipe(seed, augment=False, negatives=0.0, epochs=20, batch_size=32),
     "edge": Recipe(edge, augment=True, negatives=0.15, epochs=15, batch_size=64),
     "wide": Recipe(wide, augment=True, negatives=0.25, epochs=20, batch_size=64),
-    "wide-bn": Recipe(wide_bn, augment=True, negatives=0.25, epochs=30, batch_size=64),
+    "wide-bn": Recipe(wide_bn, augment=True, negatives=0.25, epochs=40, batch_size=64),
 }
 
 

@@ -79,7 +79,8 @@ def test_int8_accuracy_reproduces_through_the_edge_runtime(tiny_run, mnist):
     x = prepare_data(mnist, 0, 10, 1000).x_test
     preds = Classifier(tiny_run / "model_int8.tflite").classify(x)
     acc = np.mean([p.label == y for p, y in zip(preds, mnist.y_test[:1000])])
-    assert acc == pytest.approx(read_metadata(tiny_run / "model_int8.tflite")["verification"]["int8_accuracy"], abs=1e-9)
+    # the device rule (with the fitted not-a-digit threshold), as verified at conversion
+    assert acc == pytest.approx(read_metadata(tiny_run / "model_int8.tflite")["verification"]["device"]["test_accuracy"], abs=1e-9)
 
 
 def test_verification_failure_is_loud_and_keeps_the_files(tiny_run, tmp_path, mnist_path, capsys):
@@ -132,6 +133,6 @@ def test_recipe_runs_train_then_convert_with_the_bundled_defaults(monkeypatch, t
     run, out = tmp_path / "run", tmp_path / "m.tflite"
     assert convert.cli.recipe_main(["--data", "d.npz", "--fashion", "f", "--run", str(run), "--out", str(out)]) == 0
     assert calls == [
-        ("train", ["--arch", "wide", "--seed", "0", "--fashion", "f", "--data", "d.npz", "--out", str(run)]),
+        ("train", ["--arch", "wide-bn", "--seed", "0", "--fashion", "f", "--data", "d.npz", "--out", str(run)]),
         ("convert", [str(run), "--data", "d.npz", "--out", str(out)]),
     ]
