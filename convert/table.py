@@ -44,6 +44,7 @@ def row(run: Path, x: np.ndarray) -> dict:
         "MACs/digit": f"{conv['macs'] / 1e6:.2f} M",
         "float acc": pct(v["float_accuracy"]),
         "int8 acc": pct(v["int8_accuracy"]),
+        "MNIST acc (device)": pct(v.get("device", {}).get("test_accuracy", v["int8_accuracy"])),
         "int8 size": f"{v['size_bytes'] / 1024:.0f} KB",
         "µs/digit (int8, 1 thread, batch 64)": f"{per_digit_us(conv['model'], x):.1f}",
         "camera-like acc (int8)": pct(v["int8_camera_like_accuracy"]),
