@@ -16,7 +16,7 @@ import numpy as np
 
 import edge
 from edge.interpreter import BACKEND, run_batch
-from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, decide, read_metadata, softmax, write_metadata
+from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, read_metadata, softmax, write_metadata
 from edge.preprocess import PREPROCESS_VERSION
 from train.backend import keras
 from convert.calibrate import ece, fit_temperature
@@ -56,8 +56,8 @@ class ConvertConfig:
 def fit_none_threshold(digit_probs: np.ndarray, negative_probs: np.ndarray, labels: list,
                        max_false_reject: float, max_false_accept: float) -> float:
     """The highest threshold on P(not a digit) (so the fewest digits rejected) at which
-    held-out negatives' false-accept rate is at most `max_false_accept`; if that would reject
-    more than `max_false_reject` of held-out digits, the lowest threshold within that budget."""
+    validation negatives' false-accept rate is at most `max_false_accept`; if that would reject
+    more than `max_false_reject` of validation digits, the lowest threshold within that budget."""
     none = labels.index(None)
     best = 0.99
     for t in np.round(np.arange(0.99, 0.0, -0.01), 2):

@@ -10,7 +10,6 @@ Exit codes: 0 success, 1 some inputs failed or verification failed, 2 usage or b
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from importlib.metadata import entry_points

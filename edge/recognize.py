@@ -1,7 +1,8 @@
 """Frame -> Recognition: segment, prepare every mark, classify all of them in one call.
 
-Wide marks may be touching digits: each is classified whole and cut into 2..4 pieces, all in
-the same batch, and the reading the model is surest of wins (recognition-guided cuts).
+Wide marks may be touching digits: each is classified whole and cut into 2..4 pieces, and a
+mark with small pieces attached is also read without them, all in the same batch; the
+reading the model is surest of wins (recognition-guided cuts).
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@
    than any pen stroke), and ink = background - pixel. This removes uneven lighting and
    shadows that a global threshold cannot.
 2. Hysteresis threshold: marks are connected regions above the noise floor that hold at
-   least one pixel of clear ink (Otsu on the ink map, never below `min_contrast`).
+   least one pixel of clear ink (Otsu on the ink map, never below `min_contrast`). In very
+   wide regions only ink above the midpoint of the two levels connects (faint ruled lines).
 3. Pieces of one digit (a broken 5, a detached stroke) are merged; specks, ruled lines and
-   shapes of impossible proportions are dropped; wide marks (touching digits) are split at
-   the weakest columns.
+   shapes of impossible proportions are dropped. `split_options` offers ways to cut a wide
+   mark (touching digits) along winding paths, for the recognizer to choose from.
 
 The ink of each mark is returned white-on-black, masked to the mark's own pixels, ready for
 `edge.preprocess.prepare`. On a clean white page this is exactly 255 - pixel.
@@ -254,16 +255,16 @@ def split_options(mark: Mark, max_parts: int = 4) -> Splits:
     index: dict[tuple[int, int], int] = {(0, last): 0}  # the whole mark, always option 0
     pieces: list[Mark] = [Mark(box, crop)]
     cols = np.arange(w)
-    for pair in (p for option in options for p in option):
-        if pair not in index:
-            a, b = pair
+    for a, b in (p for option in options for p in option):
+        if (a, b) not in index:
             own = (cols >= bounds[a][:, None]) & (cols < bounds[b][:, None])
             ink = np.where(own, crop, 0).astype(np.uint8)
-            index[pair] = -1  # empty, a sliver or a crumb: not a digit, the option is void
-            if ink.any() and (cut := tight(ink))[2].shape[1] >= min_w and cut[2].shape[0] >= 0.4 * h:
-                top, left, cut = cut
-                index[pair] = len(pieces)
-                pieces.append(Mark(Box(box.x + left, box.y + top, cut.shape[1], cut.shape[0]), cut))
+            index[(a, b)] = -1  # empty, a sliver or a crumb: not a digit, the option is void
+            if ink.any():
+                top, left, cut = tight(ink)
+                if cut.shape[1] >= min_w and cut.shape[0] >= 0.4 * h:
+                    index[(a, b)] = len(pieces)
+                    pieces.append(Mark(Box(box.x + left, box.y + top, cut.shape[1], cut.shape[0]), cut))
     kept = [[index[p] for p in option] for option in options]
     return Splits(pieces, [option for option in kept if -1 not in option])
 
