@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The tflite-runtime backend: where it installs (CPython <= 3.11, numpy < 2), classify the
 # samples with it and require the same readings, boxes and labels as ai-edge-litert, with
-# confidences within 0.02 (the two ship different int8 kernels). Elsewhere: skipped, saying why.
+# confidences within 0.04: the two ship different int8 kernels, and one rounding step of an
+# int8 logit (0.23 for the bundled model, 0.15 after its temperature) moves a probability by
+# up to p(1-p)*0.15 < 0.04. Elsewhere: skipped, saying why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -29,5 +31,5 @@ same = len(a) == len(b) > 0 and all(
     for r, s in zip(a, b))
 worst = max(abs(x["confidence"] - y["confidence"]) for r, s in zip(a, b) for x, y in zip(r["digits"], s["digits"]))
 print(f"tflite-runtime: {sys.argv[3].strip()}; {len(b)} images, same readings: {same}, largest confidence gap {worst:.4f}")
-sys.exit(0 if same and worst <= 0.02 else 1)
+sys.exit(0 if same and worst <= 0.04 else 1)
 PY
