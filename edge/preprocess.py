@@ -20,6 +20,8 @@ BOX = 20
 
 def tight(ink: np.ndarray) -> tuple[int, int, np.ndarray]:
     """(top, left, patch): the smallest box holding every nonzero pixel. ValueError if none."""
+    if ink.size and ink[0].any() and ink[-1].any() and ink[:, 0].any() and ink[:, -1].any():
+        return 0, 0, ink  # already tight, as every segmented mark is
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
         raise ValueError("ink patch is empty (all zero)")
@@ -36,7 +38,8 @@ def prepare(ink: np.ndarray) -> np.ndarray:
     _, _, patch = tight(ink)
     peak = int(patch.max())
     if peak != 255:  # stretch faint ink to full contrast, as MNIST digits are
-        patch = np.clip(patch.astype(np.float32) * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
+        levels = np.clip(np.arange(256, dtype=np.float32) * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
+        patch = cv2.LUT(patch, levels)  # the same bytes as computing every pixel, faster
 
     h, w = patch.shape
     scale = BOX / max(h, w)
@@ -51,8 +54,8 @@ def prepare(ink: np.ndarray) -> np.ndarray:
         cy, cx = m["m01"] / m["m00"], m["m10"] / m["m00"]
     else:  # resizing wiped out faint ink; fall back to the box centre
         cy, cx = (nh - 1) / 2, (nw - 1) / 2
-    top = int(np.clip(round(SIZE / 2 - 0.5 - cy), 0, SIZE - nh))
-    left = int(np.clip(round(SIZE / 2 - 0.5 - cx), 0, SIZE - nw))
+    top = min(max(round(SIZE / 2 - 0.5 - cy), 0), SIZE - nh)
+    left = min(max(round(SIZE / 2 - 0.5 - cx), 0), SIZE - nw)
     out = np.zeros((SIZE, SIZE), np.uint8)
     out[top : top + nh, left : left + nw] = patch
     return out

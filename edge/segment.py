@@ -80,7 +80,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
     """Background-subtracted ink, white on black, uint8, same size as `gray`."""
     if polarity == "auto":
-        polarity = "light" if np.median(gray) < 110 else "dark"
+        polarity = "light" if _median_u8(gray[::2, ::2]) < 110 else "dark"
     if polarity == "light":
         gray = 255 - gray
     h, w = gray.shape
@@ -111,8 +111,8 @@ def _thresholds(ink: np.ndarray, min_contrast: int) -> tuple[int, int, int]:
 
 
 def _median_u8(a: np.ndarray) -> int:
-    """Median (lower middle) of a uint8 array from its histogram: ~5x faster than np.median."""
-    counts = np.cumsum(np.bincount(a.ravel(), minlength=256))
+    """Median (lower middle) of a uint8 array from its histogram: ~10x faster than np.median."""
+    counts = np.cumsum(cv2.calcHist([a], [0], None, [256], [0, 256]).ravel().astype(np.int64))
     return int(np.searchsorted(counts, (a.size + 1) // 2))
 
 
@@ -124,16 +124,16 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     ink = ink_map(gray, cfg.polarity)
     noise, low, high = _thresholds(ink, cfg.min_contrast)
     mask = (ink > low).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, labels, stats = _components(mask)
     wide = np.flatnonzero(stats[:, 2] > 1.3 * stats[:, 3])
     wide = wide[wide > 0]
     if len(wide):  # in wide marks, faint ruled lines and smudges must not weld digits together
         is_wide = np.zeros(n, bool)
         is_wide[wide] = True
         mask[is_wide[labels] & (ink <= (low + high) // 2)] = 0
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        n, labels, stats = _components(mask)
     strong = np.zeros(n, bool)
-    strong[np.unique(labels[ink >= high])] = True
+    strong[labels[ink >= high]] = True
     strong[0] = False
     comps = [
         (i, Box(int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 2]), int(stats[i, 3])))
@@ -153,12 +153,23 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     return marks
 
 
+def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """8-connected components with their stats. Grana's block-based labelling: the same
+    labels as OpenCV's default here, about 3x faster when stats are asked for."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
+    return n, labels, stats
+
+
 def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: int) -> tuple[Box, np.ndarray]:
     """The mark's ink: its pixels plus a 2 px halo of faint edge above the noise floor."""
     H, W = ink.shape
     x0, y0 = max(0, box.x - EDGE), max(0, box.y - EDGE)
     x1, y1 = min(W, box.x + box.w + EDGE), min(H, box.y + box.h + EDGE)
-    own = np.isin(labels[y0:y1, x0:x1], ids).astype(np.uint8)
+    sub_labels = labels[y0:y1, x0:x1]
+    own = sub_labels == ids[0]
+    for i in ids[1:]:
+        own |= sub_labels == i
+    own = own.view(np.uint8)
     own = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE + 1, 2 * EDGE + 1)))
     sub = ink[y0:y1, x0:x1]
     top, left, crop = tight(np.where((own > 0) & (sub > noise), sub, 0).astype(np.uint8))
@@ -246,11 +257,13 @@ def split_options(mark: Mark, max_parts: int = 4) -> Splits:
              for p in _cut_paths(small, int(0.25 * small.shape[0]), max_cuts)]
     bounds = [np.zeros(h, np.intp), *paths, np.full(h, w, np.intp)]
     last = len(bounds) - 1
+    stacked = np.stack(bounds)
+    wide_enough = np.median(stacked[None] - stacked[:, None], axis=2) >= min_w  # [a, b]: piece from bound a to b
     options = [[(0, last)]]
     for k in range(1, min(max_parts, len(paths) + 1)):
         for chosen in itertools.combinations(range(1, last), k):
             ends = [0, *chosen, last]
-            if all(np.median(bounds[b] - bounds[a]) >= min_w for a, b in zip(ends, ends[1:])):
+            if all(wide_enough[a, b] for a, b in zip(ends, ends[1:])):
                 options.append(list(zip(ends, ends[1:])))
     index: dict[tuple[int, int], int] = {(0, last): 0}  # the whole mark, always option 0
     pieces: list[Mark] = [Mark(box, crop)]
