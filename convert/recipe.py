@@ -162,6 +162,7 @@ def convert(cfg: ConvertConfig) -> dict:
         "float_accuracy": acc["float"],
         "qat_accuracy": acc["qat"],
         "int8_accuracy": acc["int8"],
+        **{f"{name}_digit_accuracy": figures[name]["digit_accuracy"] for name in ("float", "qat", "int8")},
         "agreement": float((pred["float"] == pred["int8"]).mean()),
         "qat_agreement": float((pred["qat"] == pred["int8"]).mean()),
         "drop_pp": round(drop_pp, 3),
