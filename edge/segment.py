@@ -180,27 +180,29 @@ Group = tuple[list[int], Box]
 
 
 def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[list[int], Box, Group | None]]:
-    """Join components that overlap mostly in x and sit close in y: pieces of one digit."""
-    groups = [([i], b) for i, b in sorted(comps, key=lambda c: -c[1].area)]
+    """Join components that overlap mostly in x and sit close in y: pieces of one digit.
+    Sizes are judged by each group's tallest component, not its growing box, so a chain of
+    marks (a digit, a small letter below it, the line below that) never snowballs into one."""
+    groups = [([i], b, b.h) for i, b in sorted(comps, key=lambda c: -c[1].area)]
     merged = True
     while merged:
         merged = False
         for a in range(len(groups)):
             for b in range(a + 1, len(groups)):
-                ia, ba = groups[a]
-                ib, bb = groups[b]
+                ia, ba, ta = groups[a]
+                ib, bb, tb = groups[b]
                 overlap = min(ba.x + ba.w, bb.x + bb.w) - max(ba.x, bb.x)
                 gap = max(ba.y, bb.y) - min(ba.y + ba.h, bb.y + bb.h)
                 small = min(ba.w, bb.w)
                 union = ba.union(bb)
-                if overlap >= 0.6 * small and gap <= 0.3 * max(ba.h, bb.h, min_height) and union.h <= 1.6 * max(ba.h, bb.h):
-                    groups[a] = (ia + ib, union)
+                if overlap >= 0.6 * small and gap <= 0.3 * max(ta, tb, min_height) and union.h <= 1.6 * max(ta, tb):
+                    groups[a] = (ia + ib, union, max(ta, tb))
                     del groups[b]
                     merged = True
                     break
             if merged:
                 break
-    return _attach_fragments(groups)
+    return _attach_fragments([(ids, box) for ids, box, _ in groups])
 
 
 def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group | None]]:

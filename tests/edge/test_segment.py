@@ -1,0 +1,19 @@
+"""Segmentation regressions that need a particular layout of marks."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edge.segment import find_marks
+
+
+def test_a_small_mark_between_lines_does_not_weld_them():
+    page = np.full((480, 640), 255, np.uint8)
+    for x in (96, 150, 204):  # a line of three digit-sized marks
+        cv2.rectangle(page, (x, 218), (x + 40, 265), 0, 6)
+    cv2.polylines(page, [np.array([[105, 283], [113, 299], [121, 283]])], False, 0, 3)  # a small "v" below them
+    cv2.rectangle(page, (95, 321), (226, 398), 0, 8)  # a big mark under the "v", close enough to take it
+    marks = find_marks(page)
+    assert max(m.box.h for m in marks) < 130  # the big mark may take the v, but not the line above
+    assert sum(1 for m in marks if 40 <= m.box.h <= 55) == 3
