@@ -99,15 +99,25 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 @dataclass(frozen=True)
 class Prediction:
     """One classified crop: a digit with its calibrated probability, or label None when the
-    model's "not a digit" class wins (confidence is then that class's probability)."""
+    model's "not a digit" class wins (confidence is then that class's probability). `digit`
+    is the most probable digit either way, with its probability; `none` is P(not a digit)."""
 
     label: int | None
     confidence: float
+    digit: int = 0
+    digit_probability: float = 0.0
+    none: float = 0.0
 
     @property
     def digit_confidence(self) -> float:
         """How likely this crop is *some* readable digit."""
         return self.confidence if self.label is not None else 1.0 - self.confidence
+
+    @property
+    def if_digit(self) -> float:
+        """P(`digit` | the crop is a digit): how sure the reading is once the context (its
+        place inside a number) says the crop must be a digit."""
+        return self.digit_probability / max(1.0 - self.none, 1e-6)
 
 
 class Classifier:
@@ -151,4 +161,8 @@ class Classifier:
         """(N, 28, 28, 1) uint8 -> one Prediction per input."""
         probs = self.probabilities(batch)
         best = decide(probs, self.labels, self.none_threshold)
-        return [Prediction(self.labels[i], float(probs[n, i])) for n, i in enumerate(best)]
+        digit_columns = [i for i, label in enumerate(self.labels) if label is not None]
+        digits = np.array(digit_columns)[probs[:, digit_columns].argmax(axis=1)] if len(probs) else []
+        none = probs[:, self.labels.index(None)] if None in self.labels else np.zeros(len(probs))
+        return [Prediction(self.labels[i], float(probs[n, i]), self.labels[d], float(probs[n, d]), float(none[n]))
+                for n, (i, d) in enumerate(zip(best, digits))]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.data import Digit, Recognition
+from edge.data import Box, Digit, Recognition
 from edge.lines import group_lines, read_line
 from edge.model import Classifier, Prediction
 from edge.preprocess import SIZE, prepare
@@ -21,6 +21,7 @@ WIDE = 0.8  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
 MIN_CONFIDENCE = 0.35  # digits less probable than this are guesses between digits: dropped
 PER_CUT = 0.97  # each cut must earn its place: a whole mark read as surely as its pieces stays whole
+IN_NUMBER_NONE = 0.9  # a doubtful mark inside a number is read unless P(not a digit) is above this
 
 
 class Recognizer:
@@ -48,20 +49,25 @@ class Recognizer:
         splits = [_readings(m) for m in marks]
         batch = np.stack([prepare(p.ink) for s in splits for p in s.pieces])[..., None] if marks else np.empty((0, SIZE, SIZE, 1), np.uint8)
         preds = self.classifier.classify(batch)
-        digits, inputs, first = [], {}, 0
+        digits, doubtful, inputs, first = [], [], {}, 0
         for s in splits:
             rows = [[first + i for i in opt] for opt in s.options]
             best = max(rows, key=lambda r: _score([preds[i] for i in r]))
             for row in best:
-                p = preds[row]
+                p, box = preds[row], s.pieces[row - first].box
                 if p.label is not None and p.confidence >= self.min_confidence:
-                    digits.append(Digit(s.pieces[row - first].box, p.label, p.confidence))
-                    inputs[id(digits[-1])] = batch[row, :, :, 0]
+                    digits.append(Digit(box, p.label, p.confidence))
+                elif p.none < IN_NUMBER_NONE and p.if_digit >= self.min_confidence:
+                    doubtful.append(Digit(box, p.digit, p.if_digit))
+                else:
+                    continue
+                inputs[id(box)] = batch[row, :, :, 0]
             first += len(s.pieces)
+        digits += [d for d in doubtful if in_a_number(d.box, [s.box for s in digits])]
         lines = group_lines(digits)
         ordered = tuple(d for line in lines for d in line)
         result = Recognition(gray.shape[1], gray.shape[0], ordered, tuple(read_line(line) for line in lines))
-        return result, [inputs[id(d)] for d in ordered]
+        return result, [inputs[id(d.box)] for d in ordered]
 
 
 def _readings(mark: Mark) -> Splits:
@@ -72,6 +78,19 @@ def _readings(mark: Mark) -> Splits:
         splits.pieces.append(mark.core)
         splits.options.append([len(splits.pieces) - 1])
     return splits
+
+
+def in_a_number(box: Box, sure: list[Box]) -> bool:
+    """Whether a mark sits inside a number: next to a sure digit of about its height, on the
+    same line, no further than one digit height away. Such a mark is a digit the model
+    doubts (a bold or oddly shaped one) far more often than a letter: it is read as the
+    most probable digit, with P(digit | it is a digit) as its confidence."""
+    for s in sure:
+        h = max(box.h, s.h)
+        gap = max(s.x - (box.x + box.w), box.x - (s.x + s.w))
+        if 0.7 <= box.h / s.h <= 1.4 and abs(box.cy - s.cy) <= 0.35 * h and -0.3 * min(box.w, s.w) <= gap <= h:
+            return True
+    return False
 
 
 def _score(preds: list[Prediction]) -> float:
