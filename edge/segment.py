@@ -292,12 +292,18 @@ def _cut_paths(crop: np.ndarray, apart: int, max_cuts: int) -> list[np.ndarray]:
     h, w = crop.shape
     mid = h // 2
     cost = crop.astype(np.float32) + 1.0  # +1: among free paths prefer the shortest
-    down, up = _path_costs(cost[: mid + 1]), _path_costs(cost[mid:][::-1])[::-1]
-    through = down[mid, 1:-1] + up[0, 1:-1] - cost[mid]
-    paths = np.empty((h, w), np.intp)  # column in row r of the path through each middle column
-    paths[mid] = np.arange(w)
-    _trace(down, paths, range(mid, 0, -1), -1)
-    _trace(up, paths, range(mid, h - 1), +1, offset=mid)
+    # The top half, and the bottom half upside down, side by side (an impassable column
+    # between), both ending in the middle row: one pass of the path search does both.
+    top, bottom = cost[: mid + 1], cost[mid:][::-1]
+    pad = len(top) - len(bottom)  # 0 or 1 free rows ahead of the bottom half
+    halves = np.full((len(top), 2 * w + 1), np.inf, np.float32)
+    halves[:, :w] = top
+    halves[:pad, w + 1 :] = 0.0
+    halves[pad:, w + 1 :] = bottom
+    total = _path_costs(halves)
+    through = total[-1, 1 : w + 1] + total[-1, w + 2 : 2 * w + 2] - cost[mid]
+    traced = _trace(total)
+    paths = np.concatenate([traced[:, :w], (traced[pad:, w + 1 :] - (w + 1))[::-1][1:]])  # rows 0..h-1
     before = np.cumsum(crop, axis=1, dtype=np.float64) - crop  # ink left of each pixel, per row
     share = before[np.arange(h)[:, None], paths].sum(axis=0) / max(float(crop.sum()), 1.0)
     chosen: list[int] = []
@@ -323,11 +329,14 @@ def _path_costs(cost: np.ndarray) -> np.ndarray:
     return total
 
 
-def _trace(total: np.ndarray, paths: np.ndarray, rows: range, direction: int, offset: int = 0) -> None:
-    """Follow every path back from row `rows[0]` towards row 0 of `total` (up when direction
-    is -1, down when +1), writing the columns into `paths`."""
+def _trace(total: np.ndarray) -> np.ndarray:
+    """Follow the cheapest path from every column of the last row of `total` back to row 0:
+    the column of each path in every row, (rows, columns)."""
     sides = np.array([SIDESTEP, 0.0, SIDESTEP], np.float32)
-    for r in rows:
+    paths = np.empty((total.shape[0], total.shape[1] - 2), np.intp)
+    paths[-1] = np.arange(paths.shape[1])
+    for r in range(total.shape[0] - 1, 0, -1):
         x = paths[r]
-        came = (total[r + direction - offset][x[:, None] + np.arange(3)] + sides).argmin(axis=1)  # padded: x-1, x, x+1
-        paths[r + direction] = x + came - 1
+        came = (total[r - 1][x[:, None] + np.arange(3)] + sides).argmin(axis=1)  # padded: x-1, x, x+1
+        paths[r - 1] = x + came - 1
+    return paths
