@@ -46,7 +46,7 @@ class Recognizer:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
         marks = find_marks(gray, self.segment)
-        splits = [_readings(m) for m in marks]
+        splits = [readings(m) for m in marks]
         batch = np.stack([prepare(p.ink) for s in splits for p in s.pieces])[..., None] if marks else np.empty((0, SIZE, SIZE, 1), np.uint8)
         preds = self.classifier.classify(batch)
         digits, doubtful, inputs, first = [], [], {}, 0
@@ -70,7 +70,7 @@ class Recognizer:
         return result, [inputs[id(d.box)] for d in ordered]
 
 
-def _readings(mark: Mark) -> Splits:
+def readings(mark: Mark) -> Splits:
     """Every way to read a mark: whole; cut into touching digits if it is wide; without the
     pieces attached to it, if any."""
     splits = split_options(mark) if mark.box.w > WIDE * mark.box.h else Splits([mark], [[0]])
