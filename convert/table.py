@@ -44,6 +44,7 @@ def row(run: Path, x: np.ndarray) -> dict:
         "MACs/digit": f"{conv['macs'] / 1e6:.2f} M",
         "float acc": pct(v["float_accuracy"]),
         "int8 acc": pct(v["int8_accuracy"]),
+        "float / int8 acc (10 digits)": f"{pct(v.get('float_digit_accuracy'))} / {pct(v.get('int8_digit_accuracy'))}",
         "MNIST acc (device)": pct(v.get("device", {}).get("test_accuracy", v["int8_accuracy"])),
         "int8 size": f"{v['size_bytes'] / 1024:.0f} KB",
         "µs/digit (int8, 1 thread, batch 64)": f"{per_digit_us(conv['model'], x):.1f}",
@@ -59,21 +60,23 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m convert.table", description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", type=Path, help="run folders that have been converted")
     p.add_argument("--data", help="MNIST .npz or IDX folder (for the latency inputs)")
+    p.add_argument("--out", type=Path, help="also write the tables, with the command that made them, to this markdown file")
     args = p.parse_args(argv)
     x = prepare_data(load_mnist(args.data), 0, 10, 64).x_test
     rows = [row(run, x) for run in args.runs]
-    print("| " + " | ".join(rows[0]) + " |")
-    print("|" + "---|" * len(rows[0]))
-    for r in rows:
-        print("| " + " | ".join(r.values()) + " |")
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(r.values()) + " |" for r in rows]
     nuisances = {str(run): json.loads((run / "convert.json").read_text())["verification"].get("device", {}).get("accuracy_by_nuisance")
                  for run in args.runs}
     nuisances = {k: v for k, v in nuisances.items() if v}
     if nuisances:  # accuracy under one nuisance at a time, int8 with the device's decision rule
-        print("\n| nuisance | " + " | ".join(f"`{Path(k).name}`" for k in nuisances) + " |")
-        print("|---|" + "---|" * len(nuisances))
+        lines += ["", "| nuisance | " + " | ".join(f"`{Path(k).name}`" for k in nuisances) + " |", "|---|" + "---|" * len(nuisances)]
         for name in next(iter(nuisances.values())):
-            print(f"| {name} | " + " | ".join(f"{100 * v[name]:.2f}%" for v in nuisances.values()) + " |")
+            lines.append(f"| {name} | " + " | ".join(f"{100 * v[name]:.2f}%" for v in nuisances.values()) + " |")
+    print("\n".join(lines))
+    if args.out:
+        command = "python -m convert.table " + " ".join(sys.argv[1:] if argv is None else argv)
+        args.out.write_text(f"# Models compared\n\nMade by `{command}` (this machine, latency measured in the same run).\n\n" + "\n".join(lines) + "\n")
     return 0
 
 

@@ -136,3 +136,15 @@ def test_recipe_runs_train_then_convert_with_the_bundled_defaults(monkeypatch, t
         ("train", ["--arch", "wide-bn", "--seed", "0", "--fashion", "f", "--data", "d.npz", "--out", str(run)]),
         ("convert", [str(run), "--data", "d.npz", "--out", str(out)]),
     ]
+
+
+def test_model_table_is_written_with_its_command(tiny_run, tmp_path, mnist_path):
+    from convert.table import main as table_main
+
+    out = tmp_path / "models.md"
+    assert table_main([str(tiny_run), "--data", str(mnist_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    v = json.loads((tiny_run / "convert.json").read_text())["verification"]
+    assert f"python -m convert.table {tiny_run}" in text and "| `edge` |" in text
+    assert f"{100 * v['int8_digit_accuracy']:.2f}%" in text  # closed-set accuracy, from the verification
+    assert "| segmenter crop of a photo |" in text
