@@ -1,8 +1,9 @@
 """What a camera crop looks like, and what a non-digit looks like, made from MNIST.
 
 `augment_digit` distorts a raw MNIST digit the way paper, pens and cameras do (stroke width,
-rotation, shear, aspect, blur, noise) before it goes through the device's own `prepare`, then
-shifts it off-centre a little as a segmenter's crop can be. `negative` draws a mark that is
+rotation, shear, aspect, blur, noise, or a photo of it cut out by the device's own segmenter)
+before it goes through the device's own `prepare`, then shifts it off-centre a little as a
+segmenter's crop can be. `negative` draws a mark that is
 *not* a digit: letters and symbols from fonts, random strokes, digit fragments, two digits
 squeezed into one crop, ink blobs, or a Fashion-MNIST image. Every sample ends as a
 prepared 28x28 model input, so the model never sees anything the device would not make.
@@ -82,14 +83,16 @@ def _prepared(ink: np.ndarray) -> np.ndarray | None:
 
 
 def augment_digit(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A raw MNIST digit -> a camera-like prepared input of the same digit."""
+    """A raw MNIST digit -> a camera-like prepared input of the same digit: a pen, a hand
+    and a camera (stroke, warp, blur and noise), or a quarter of the time the pen and hand
+    photographed on paper and cut out by the device's own segmenter."""
     ink = img
     if rng.random() < 0.5:
         ink = _stroke(ink, rng)
     if rng.random() < 0.8:
         ink = _warp(ink, rng)
-    ink = _camera(ink, rng)
-    out = _prepared(ink)
+    photo = _photo_crop(ink, rng) if rng.random() < 0.25 else None
+    out = _prepared(photo if photo is not None else _camera(ink, rng))
     if out is None:
         out = prepare(img)
     return _off_centre(out, rng) if rng.random() < 0.3 else out
@@ -103,12 +106,14 @@ def _faint_noisy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def segmenter_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _photo_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """The digit photographed: dark ink on uneven, noisy paper, blurred and JPEG-compressed,
-    then found and cut out by the device's own segmenter (largest mark), then prepared."""
+    then found and cut out by the device's own segmenter (largest mark); None if lost."""
     from edge.segment import find_marks
 
     ys, xs = np.nonzero(img)
+    if ys.size == 0:
+        return None
     crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     h = int(rng.integers(24, 64))
     w = max(2, round(crop.shape[1] * h / crop.shape[0]))
@@ -123,7 +128,13 @@ def segmenter_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     photo = np.clip(gray * 255, 0, 255).astype(np.uint8)
     photo = cv2.imdecode(cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])[1], cv2.IMREAD_GRAYSCALE)
     marks = find_marks(photo)
-    return prepare(max(marks, key=lambda m: m.box.area).ink) if marks else prepare(img)
+    return max(marks, key=lambda m: m.box.area).ink if marks else None
+
+
+def segmenter_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`_photo_crop`, prepared (the plain digit if the segmenter lost it)."""
+    ink = _photo_crop(img, rng)
+    return prepare(ink if ink is not None else img)
 
 
 NUISANCES = {
@@ -217,17 +228,38 @@ def _pair(digits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return canvas
 
 
+def _glyph_piece(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A piece of a printed character as the recognizer's own cut search makes it (a G cut
+    into something like 1 and 3, a % into 9 and 6), so cutting a letter does not yield sure
+    digits. Characters too narrow to be tried as touching digits stay whole."""
+    from edge.data import Box
+    from edge.recognize import WIDE
+    from edge.segment import Mark, split_options
+
+    ys, xs = np.nonzero(glyph)
+    if ys.size == 0:
+        return glyph
+    crop = glyph[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    h, w = crop.shape
+    pieces = split_options(Mark(Box(0, 0, w, h), crop)).pieces[1:] if w > WIDE * h else []
+    return pieces[int(rng.integers(len(pieces)))].ink if pieces else crop
+
+
 def negative(rng: np.random.Generator, digits: np.ndarray, fashion: np.ndarray | None, held_out: bool = False) -> np.ndarray:
-    """One prepared 'not a digit' input. `held_out` uses fonts training never sees."""
+    """One prepared 'not a digit' input. `held_out` uses fonts training never sees, and
+    leaves out cut pieces of characters (a training aid, not a kind of mark to measure)."""
     fonts = system_fonts(held_out)
+    font_text = (lambda: _font_text(rng, fonts)) if fonts else (lambda: _text(rng, HELD_OUT_FONTS if held_out else TRAIN_FONTS))
     kinds: list[Callable[[], np.ndarray]] = [
         lambda: _text(rng, HELD_OUT_FONTS if held_out else TRAIN_FONTS),
-        (lambda: _font_text(rng, fonts)) if fonts else (lambda: _text(rng, HELD_OUT_FONTS if held_out else TRAIN_FONTS)),
+        font_text,
         lambda: _strokes(rng),
         lambda: _blob(rng),
         lambda: _fragment(digits, rng),
         lambda: _pair(digits, rng),
     ]
+    if not held_out:
+        kinds.append(lambda: _glyph_piece(font_text() if rng.random() < 0.5 else _text(rng, TRAIN_FONTS), rng))
     if fashion is not None and len(fashion):
         kinds += [lambda: fashion[rng.integers(len(fashion))]] * 2
     for _ in range(20):

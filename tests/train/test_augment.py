@@ -1,4 +1,5 @@
-"""Not-a-digit samples: held-out fonts stay held out, and samples are reproducible."""
+"""Training samples: camera-like digits and not-a-digit marks, reproducible, held-out fonts
+stay held out."""
 
 from __future__ import annotations
 
@@ -18,3 +19,28 @@ def test_negatives_are_reproducible_prepared_inputs(mnist):
     b = augment.negatives(40, 3, mnist.x_test[:100], None)
     assert a.shape == (40, 28, 28, 1) and a.dtype == np.uint8 and np.array_equal(a, b)
     assert augment.negatives(40, 3, mnist.x_test[:100], None, held_out=True).any()
+
+
+def test_glyph_pieces_come_from_the_recognizers_own_cuts():
+    rng = np.random.default_rng(0)
+    wide = np.zeros((40, 80), np.uint8)
+    wide[5:35, 5:15] = wide[5:35, 40:50] = wide[18:22, 5:50] = 255  # an H: wide, so it is cut
+    piece = augment._glyph_piece(wide, rng)
+    assert piece.any() and piece.shape[0] >= 0.4 * 30 and piece.shape[1] < 45
+    narrow = np.zeros((40, 20), np.uint8)
+    narrow[5:35, 5:15] = 255  # too narrow to be touching digits: stays whole
+    assert augment._glyph_piece(narrow, rng).shape == (30, 10)
+
+
+def test_photographed_digits_are_cut_out_by_the_devices_segmenter(mnist):
+    rng = np.random.default_rng(0)
+    crops = [augment._photo_crop(img, rng) for img in mnist.x_test[:30]]
+    found = [c for c in crops if c is not None]
+    assert len(found) >= 27  # the segmenter finds almost every photographed digit
+    for crop, img in zip(crops, mnist.x_test[:30]):
+        if crop is not None:
+            ys, xs = np.nonzero(img)
+            aspect = (np.ptp(xs) + 1) / (np.ptp(ys) + 1)
+            assert abs(crop.shape[1] / crop.shape[0] - aspect) < 0.35  # the digit, not a smudge
+    a = augment.augment_batch(mnist.x_test[:50], 9)
+    assert a.shape == (50, 28, 28, 1) and np.array_equal(a, augment.augment_batch(mnist.x_test[:50], 9))
