@@ -23,7 +23,8 @@ def group_lines(digits: list[Digit]) -> list[list[Digit]]:
             h = max(d.box.h, last.box.h)
             gap = d.box.x - (last.box.x + last.box.w)
             dy = abs(d.box.cy - last.box.cy)
-            if -0.5 * min(d.box.w, last.box.w) <= gap <= MAX_GAP * h and dy <= 0.5 * h:
+            # Boxes of touching digits cut along a winding path may overlap most of the narrower one.
+            if -0.8 * min(d.box.w, last.box.w) <= gap <= MAX_GAP * h and dy <= 0.5 * h:
                 if best is None or dy < best_dy:
                     best, best_dy = chain, dy
         if best is None:

@@ -21,7 +21,7 @@ WIDE = 0.8  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
 MIN_CONFIDENCE = 0.35  # digits less probable than this are guesses between digits: dropped
 PER_CUT = 0.97  # each cut must earn its place: a whole mark read as surely as its pieces stays whole
-IN_NUMBER_NONE = 0.9  # a doubtful mark inside a number is read unless P(not a digit) is above this
+IN_NUMBER_NONE = 0.97  # a doubtful mark inside a number is read unless P(not a digit) is above this
 
 
 class Recognizer:
