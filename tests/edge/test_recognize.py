@@ -32,3 +32,13 @@ def test_prediction_fields_agree_with_the_probabilities(mnist):
         assert 0 <= p.if_digit <= 1 + 1e-6 and p.if_digit >= p.digit_probability
         if p.label is not None:
             assert p.label == p.digit and p.confidence == p.digit_probability
+
+
+def test_reported_box_is_the_clear_ink_not_its_faint_edge():
+    from edge.recognize import ink_box
+    from edge.segment import Mark
+
+    ink = np.zeros((30, 20), np.uint8)
+    ink[:, :] = 20  # blurred edge: kept for the model input, not part of the box
+    ink[5:25, 8:12] = 240  # the stroke
+    assert ink_box(Mark(Box(100, 50, 20, 30), ink)) == Box(108, 55, 4, 20)
