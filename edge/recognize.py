@@ -7,6 +7,7 @@ reading the model is surest of wins (recognition-guided cuts).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -107,4 +108,4 @@ def _score(preds: list[Prediction]) -> float:
     a cut into nothing but 1s is the strokes of a U, V, N or H far more often than touching 1s."""
     if len(preds) > 1 and (min(p.digit_confidence for p in preds) < SURE_PIECE or all(p.label == 1 for p in preds)):
         return 0.0
-    return float(np.exp(np.mean([np.log(max(p.digit_confidence, 1e-6)) for p in preds]))) * PER_CUT ** (len(preds) - 1)
+    return math.exp(sum(math.log(max(p.digit_confidence, 1e-6)) for p in preds) / len(preds)) * PER_CUT ** (len(preds) - 1)
