@@ -39,6 +39,7 @@ def row(run: Path, x: np.ndarray) -> dict:
     v = conv["verification"]
     pct = lambda a: f"{100 * a:.2f}%" if a is not None else "–"  # noqa: E731
     return {
+        "run": f"`{run.name}`",
         "arch": f"`{metrics['arch']}`",
         "params": f"{conv['params']:,}",
         "MACs/digit": f"{conv['macs'] / 1e6:.2f} M",

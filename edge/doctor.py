@@ -44,7 +44,8 @@ def check_model(path: str | None) -> Check:
 
     clf.probabilities(np.zeros((1, SIZE, SIZE, 1), np.uint8))
     m, v = clf.metadata, clf.metadata.get("verification", {})
-    return True, (f"model: {clf.path} ({m.get('arch')}, int8 accuracy {v.get('int8_accuracy', 0):.2%}, "
+    digits = v.get("int8_digit_accuracy", v.get("int8_accuracy", 0))  # older sidecars lack the closed-set figure
+    return True, (f"model: {clf.path} ({m.get('arch')}, reads {digits:.2%} of MNIST test digits, "
                   f"{len(clf.labels)} outputs, created {m.get('created')})"), ""
 
 
