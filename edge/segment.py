@@ -207,8 +207,10 @@ def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[l
 
 def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group | None]]:
     """Give a broken-off stroke (much shorter than a neighbour, touching its box) back to it,
-    unless the result would be wider than a digit. Dots stay apart: they are too small.
-    Each group comes with its core (the host before anything was attached), or None."""
+    unless the result would be wider than a digit — or, for a flat stroke across the top (the
+    detached bar of a 5 or 7, often long), wider than 1.5 digit heights. Dots stay apart:
+    they are too small. Each group comes with its core (the host before anything was
+    attached), or None."""
     groups = sorted(groups, key=lambda g: -g[1].h)
     kept: list[tuple[list[int], Box, Group | None]] = []
     for ids, box in groups:
@@ -217,8 +219,9 @@ def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group |
             gap = max(big.x - (box.x + box.w), box.x - (big.x + big.w))
             inside_y = big.y - 0.25 * big.h <= box.cy <= big.y + 1.25 * big.h
             union = big.union(box)
+            top_bar = box.w >= 1.5 * box.h and box.cy <= big.y + 0.3 * big.h
             if (big.h >= 1.6 * box.h and max(box.w, box.h) >= 0.2 * big.h and gap <= 0.2 * big.h
-                    and inside_y and union.w <= union.h and union.h <= 1.3 * big.h):
+                    and inside_y and union.w <= (1.5 if top_bar else 1.0) * union.h and union.h <= 1.3 * big.h):
                 host = k
                 break
         if host is None:

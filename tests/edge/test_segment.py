@@ -17,3 +17,13 @@ def test_a_small_mark_between_lines_does_not_weld_them():
     marks = find_marks(page)
     assert max(m.box.h for m in marks) < 130  # the big mark may take the v, but not the line above
     assert sum(1 for m in marks if 40 <= m.box.h <= 55) == 3
+
+
+def test_a_detached_long_top_bar_joins_its_digit():
+    page = np.full((200, 300), 255, np.uint8)
+    cv2.ellipse(page, (100, 120), (30, 28), 0, -120, 160, 0, 6)  # the belly of a 5
+    cv2.line(page, (80, 68), (80, 95), 0, 6)  # its stem
+    cv2.line(page, (118, 55), (200, 50), 0, 6)  # its bar, drawn apart, long and to the right
+    marks = find_marks(page)
+    assert len(marks) == 1 and marks[0].box.w > 1.2 * marks[0].box.h  # one mark, bar included
+    assert marks[0].core is not None  # and the digit without it is read too
