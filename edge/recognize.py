@@ -2,7 +2,8 @@
 
 Wide marks may be touching digits: each is classified whole and cut into 2..4 pieces, and a
 mark with small pieces attached is also read without them, all in the same batch; the
-reading the model is surest of wins (recognition-guided cuts).
+reading the model is surest of wins (recognition-guided cuts). A mark the model doubts is
+dropped, unless it sits inside a number, where it is read as its most probable digit.
 """
 
 from __future__ import annotations
