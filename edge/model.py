@@ -162,7 +162,7 @@ class Classifier:
         probs = self.probabilities(batch)
         best = decide(probs, self.labels, self.none_threshold)
         digit_columns = [i for i, label in enumerate(self.labels) if label is not None]
-        digits = np.array(digit_columns)[probs[:, digit_columns].argmax(axis=1)] if len(probs) else []
+        digits = np.array(digit_columns)[probs[:, digit_columns].argmax(axis=1)]
         none = probs[:, self.labels.index(None)] if None in self.labels else np.zeros(len(probs))
         return [Prediction(self.labels[i], float(probs[n, i]), self.labels[d], float(probs[n, d]), float(none[n]))
                 for n, (i, d) in enumerate(zip(best, digits))]

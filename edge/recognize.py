@@ -51,25 +51,23 @@ class Recognizer:
         splits = [readings(m) for m in marks]
         batch = np.stack([prepare(p.ink) for s in splits for p in s.pieces])[..., None] if marks else np.empty((0, SIZE, SIZE, 1), np.uint8)
         preds = self.classifier.classify(batch)
-        digits, doubtful, inputs, first = [], [], {}, 0
-        for s in splits:
-            rows = [[first + i for i in opt] for opt in s.options]
-            best = max(rows, key=lambda r: _score([preds[i] for i in r]))
-            for row in best:
-                p, box = preds[row], ink_box(s.pieces[row - first])
+        sure, doubtful, first = [], [], 0  # (digit, its model input)
+        for split in splits:
+            rows = [[first + i for i in opt] for opt in split.options]
+            for row in max(rows, key=lambda r: _score([preds[i] for i in r])):
+                p, piece = preds[row], split.pieces[row - first]
                 if p.label is not None and p.confidence >= self.min_confidence:
-                    digits.append(Digit(box, p.label, p.confidence))
+                    sure.append((Digit(ink_box(piece), p.label, p.confidence), batch[row, :, :, 0]))
                 elif p.none < IN_NUMBER_NONE and p.if_digit >= self.min_confidence:
-                    doubtful.append(Digit(box, p.digit, p.if_digit))
-                else:
-                    continue
-                inputs[id(box)] = batch[row, :, :, 0]
-            first += len(s.pieces)
-        digits += [d for d in doubtful if in_a_number(d.box, [s.box for s in digits])]
-        lines = group_lines(digits)
+                    doubtful.append((Digit(ink_box(piece), p.digit, p.if_digit), batch[row, :, :, 0]))
+            first += len(split.pieces)
+        sure_boxes = [d.box for d, _ in sure]
+        kept = sure + [(d, x) for d, x in doubtful if in_a_number(d.box, sure_boxes)]
+        inputs = {id(d): x for d, x in kept}
+        lines = group_lines([d for d, _ in kept])
         ordered = tuple(d for line in lines for d in line)
         result = Recognition(gray.shape[1], gray.shape[0], ordered, tuple(read_line(line) for line in lines))
-        return result, [inputs[id(d.box)] for d in ordered]
+        return result, [inputs[id(d)] for d in ordered]
 
 
 def readings(mark: Mark) -> Splits:

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.preprocess import prepare
+from edge.preprocess import prepare, tight
 
 NOT_A_DIGIT = 10  # class index of the "not a digit" output
 # Characters that cannot be read as a digit (no O, l, I...).
@@ -111,10 +111,10 @@ def _photo_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     then found and cut out by the device's own segmenter (largest mark); None if lost."""
     from edge.segment import find_marks
 
-    ys, xs = np.nonzero(img)
-    if ys.size == 0:
+    try:
+        _, _, crop = tight(img)
+    except ValueError:
         return None
-    crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     h = int(rng.integers(24, 64))
     w = max(2, round(crop.shape[1] * h / crop.shape[0]))
     ink = cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
@@ -233,15 +233,14 @@ def _glyph_piece(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     into something like 1 and 3, a % into 9 and 6), so cutting a letter does not yield sure
     digits. Characters too narrow to be tried as touching digits stay whole."""
     from edge.data import Box
-    from edge.recognize import WIDE
-    from edge.segment import Mark, split_options
+    from edge.recognize import readings
+    from edge.segment import Mark
 
-    ys, xs = np.nonzero(glyph)
-    if ys.size == 0:
+    try:
+        _, _, crop = tight(glyph)
+    except ValueError:
         return glyph
-    crop = glyph[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    h, w = crop.shape
-    pieces = split_options(Mark(Box(0, 0, w, h), crop)).pieces[1:] if w > WIDE * h else []
+    pieces = readings(Mark(Box(0, 0, crop.shape[1], crop.shape[0]), crop)).pieces[1:]
     return pieces[int(rng.integers(len(pieces)))].ink if pieces else crop
 
 
