@@ -20,12 +20,10 @@ BOX = 20
 
 def tight(ink: np.ndarray) -> tuple[int, int, np.ndarray]:
     """(top, left, patch): the smallest box holding every nonzero pixel. ValueError if none."""
-    if ink.size and ink[0].any() and ink[-1].any() and ink[:, 0].any() and ink[:, -1].any():
-        return 0, 0, ink  # already tight, as every segmented mark is
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if rows.size == 0:
+    x, y, w, h = cv2.boundingRect(ink) if ink.size else (0, 0, 0, 0)
+    if w == 0:
         raise ValueError("ink patch is empty (all zero)")
-    return int(rows[0]), int(cols[0]), ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return y, x, ink[y : y + h, x : x + w]
 
 
 def prepare(ink: np.ndarray) -> np.ndarray:

@@ -169,10 +169,9 @@ def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: i
     own = sub_labels == ids[0]
     for i in ids[1:]:
         own |= sub_labels == i
-    own = own.view(np.uint8)
-    own = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE + 1, 2 * EDGE + 1)))
-    sub = ink[y0:y1, x0:x1]
-    top, left, crop = tight(np.where((own > 0) & (sub > noise), sub, 0).astype(np.uint8))
+    own = cv2.dilate(own.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE + 1, 2 * EDGE + 1)))
+    above_noise = cv2.threshold(ink[y0:y1, x0:x1], noise, 0, cv2.THRESH_TOZERO)[1]
+    top, left, crop = tight(np.multiply(above_noise, own))  # own is 0 or 1
     return Box(x0 + left, y0 + top, crop.shape[1], crop.shape[0]), crop
 
 
@@ -272,11 +271,10 @@ def split_options(mark: Mark, max_parts: int = 4) -> Splits:
                 options.append(list(zip(ends, ends[1:])))
     index: dict[tuple[int, int], int] = {(0, last): 0}  # the whole mark, always option 0
     pieces: list[Mark] = [Mark(box, crop)]
-    cols = np.arange(w)
+    right_of = (np.arange(w) >= stacked[:, :, None]).view(np.uint8)  # [k]: pixels right of bound k
     for a, b in (p for option in options for p in option):
         if (a, b) not in index:
-            own = (cols >= bounds[a][:, None]) & (cols < bounds[b][:, None])
-            ink = np.where(own, crop, 0).astype(np.uint8)
+            ink = np.multiply(crop, right_of[a] - right_of[b])  # bounds never cross: 0 or 1
             index[(a, b)] = -1  # empty, a sliver or a crumb: not a digit, the option is void
             if ink.any():
                 top, left, cut = tight(ink)
