@@ -80,7 +80,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
     """Background-subtracted ink, white on black, uint8, same size as `gray`."""
     if polarity == "auto":
-        polarity = "light" if _median_u8(gray[::2, ::2]) < 110 else "dark"
+        polarity = "light" if _median(_histogram(gray[::2, ::2])) < 110 else "dark"
     if polarity == "light":
         gray = 255 - gray
     h, w = gray.shape
@@ -100,20 +100,44 @@ def _thresholds(ink: np.ndarray, min_contrast: int) -> tuple[int, int, int]:
     The noise floor is robust (median + 4 sigma from the MAD): on a clean page it is 0, so a
     mark's faint anti-aliased edge is kept exactly. Marks are regions above a third of the
     clear-ink level (Otsu, never below `min_contrast`) holding at least one clear-ink pixel.
+    All three come from one histogram.
     """
-    sample = ink[::2, ::2] if ink.size > 40_000 else ink
-    median = _median_u8(sample)
-    mad = _median_u8(cv2.absdiff(sample, np.full_like(sample, median)))
-    noise = int(median + 4 * 1.4826 * mad)
-    otsu, _ = cv2.threshold(sample, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    high = max(min_contrast, int(otsu), noise + 2)
+    hist = _histogram(ink[::2, ::2] if ink.size > 40_000 else ink)
+    median = _median(hist)
+    deviation = np.zeros(256, np.int64)  # histogram of |pixel - median|, folded from `hist`
+    deviation[: 256 - median] += hist[median:]
+    deviation[1 : median + 1] += hist[:median][::-1]
+    noise = int(median + 4 * 1.4826 * _median(deviation))
+    high = max(min_contrast, _otsu(hist), noise + 2)
     return noise, max(noise + 1, high // 3), high
 
 
-def _median_u8(a: np.ndarray) -> int:
-    """Median (lower middle) of a uint8 array from its histogram: ~10x faster than np.median."""
-    counts = np.cumsum(cv2.calcHist([a], [0], None, [256], [0, 256]).ravel().astype(np.int64))
-    return int(np.searchsorted(counts, (a.size + 1) // 2))
+def _histogram(a: np.ndarray) -> np.ndarray:
+    """256-bin histogram of a uint8 array. An ink map is mostly 0, and counting one bin over
+    and over is slow, so zeros are counted apart (3x faster on a clean page)."""
+    hist = cv2.calcHist([a], [0], a, [256], [0, 256]).ravel().astype(np.int64)
+    hist[0] = a.size - cv2.countNonZero(a)
+    return hist
+
+
+def _median(hist: np.ndarray) -> int:
+    """Median (lower middle) of the values a histogram counts."""
+    return int(np.searchsorted(np.cumsum(hist), (hist.sum() + 1) // 2))
+
+
+def _otsu(hist: np.ndarray) -> int:
+    """Otsu's threshold of a 256-bin histogram: the level OpenCV's THRESH_OTSU picks."""
+    p = hist / hist.sum()
+    q1 = np.cumsum(p)
+    q2 = 1.0 - q1
+    m1 = np.cumsum(np.arange(256) * p)
+    eps = float(np.finfo(np.float32).eps)
+    valid = (np.minimum(q1, q2) >= eps) & (np.maximum(q1, q2) <= 1 - eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu1 = m1 / q1
+        mu2 = (m1[-1] - q1 * mu1) / q2
+        between = np.where(valid, q1 * q2 * (mu1 - mu2) ** 2, 0.0)
+    return int(between.argmax())
 
 
 def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[Mark]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -59,11 +60,19 @@ def test_line_grouping_keeps_every_digit_once(digits):
         assert [d.box.x for d in line] == sorted(d.box.x for d in line)
 
 
-@given(arrays(np.uint8, st.integers(1, 400)))
-def test_histogram_median_is_the_lower_middle(a):
-    from edge.segment import _median_u8
+@given(arrays(np.uint8, st.tuples(st.integers(1, 30), st.integers(1, 30))))
+def test_histogram_figures_match_their_definitions(a):
+    """Median, median absolute deviation and Otsu from one histogram equal the direct figures."""
+    from edge.segment import _histogram, _median, _otsu, _thresholds
 
-    assert _median_u8(a) == np.sort(a)[(a.size - 1) // 2]
+    hist = _histogram(a)
+    assert (hist == np.bincount(a.ravel(), minlength=256)).all()
+    median = _median(hist)
+    assert median == np.sort(a.ravel())[(a.size - 1) // 2]
+    assert _otsu(hist) == int(cv2.threshold(a, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
+    deviation = np.abs(a.astype(int) - median).ravel()
+    noise = int(median + 4 * 1.4826 * np.sort(deviation)[(a.size - 1) // 2])
+    assert _thresholds(a, 1)[0] == noise
 
 
 @settings(max_examples=30, deadline=None)
