@@ -161,8 +161,8 @@ def pipeline(mnist, repeats: int) -> dict:
         gray = to_gray(s.image)
         stages["segment"] += median_time(lambda: find_marks(gray), repeats)
         marks = find_marks(gray)
-        stages["cuts"] += median_time(lambda: [readings(m) for m in marks], repeats)
-        pieces = [p for m in marks for p in readings(m).pieces]
+        stages["cuts"] += median_time(lambda: readings(marks), repeats)
+        pieces = [p for s in readings(marks) for p in s.pieces]
         batch = np.stack([prepare(p.ink) for p in pieces])[..., None] if pieces else np.zeros((0, 28, 28, 1), np.uint8)
         stages["prepare"] += median_time(lambda: [prepare(p.ink) for p in pieces], repeats)
         stages["classify"] += median_time(lambda: rec.classifier.classify(batch), repeats)

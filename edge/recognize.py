@@ -49,7 +49,7 @@ class Recognizer:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
         marks = find_marks(gray, self.segment)
-        splits = [readings(m) for m in marks]
+        splits = readings(marks)
         batch = np.stack([prepare(p.ink) for s in splits for p in s.pieces])[..., None] if marks else np.empty((0, SIZE, SIZE, 1), np.uint8)
         preds = self.classifier.classify(batch)
         sure, doubtful, first = [], [], 0  # (digit, its model input)
@@ -71,13 +71,15 @@ class Recognizer:
         return result, [inputs[id(d)] for d in ordered]
 
 
-def readings(mark: Mark) -> Splits:
-    """Every way to read a mark: whole; cut into touching digits if it is wide; without the
-    pieces attached to it, if any."""
-    splits = split_options(mark) if mark.box.w > WIDE * mark.box.h else Splits([mark], [[0]])
-    if mark.core is not None:
-        splits.pieces.append(mark.core)
-        splits.options.append([len(splits.pieces) - 1])
+def readings(marks: list[Mark]) -> list[Splits]:
+    """Every way to read each mark: whole; cut into touching digits if it is wide; without
+    the pieces attached to it, if any."""
+    wide = iter(split_options([m for m in marks if m.box.w > WIDE * m.box.h]))
+    splits = [next(wide) if m.box.w > WIDE * m.box.h else Splits([m], [[0]]) for m in marks]
+    for mark, split in zip(marks, splits):
+        if mark.core is not None:
+            split.pieces.append(mark.core)
+            split.options.append([len(split.pieces) - 1])
     return splits
 
 

@@ -80,7 +80,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
     """Background-subtracted ink, white on black, uint8, same size as `gray`."""
     if polarity == "auto":
-        polarity = "light" if _median(_histogram(gray[::2, ::2])) < 110 else "dark"
+        polarity = "light" if _median(_histogram(gray[::8, ::8])) < 110 else "dark"  # paper or not
     if polarity == "light":
         gray = 255 - gray
     h, w = gray.shape
@@ -148,17 +148,18 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     ink = ink_map(gray, cfg.polarity)
     noise, low, high = _thresholds(ink, cfg.min_contrast)
     mask = (ink > low).astype(np.uint8)
-    n, labels, stats = _components(mask)
-    wide = np.flatnonzero(stats[:, 2] > 1.3 * stats[:, 3])
-    wide = wide[wide > 0]
+    n, labels, stats, strong = _components(mask, ink, high)
+    wide = np.flatnonzero(stats[1:, 2] > 1.3 * stats[1:, 3]) + 1
     if len(wide):  # in wide marks, faint ruled lines and smudges must not weld digits together
-        is_wide = np.zeros(n, bool)
-        is_wide[wide] = True
-        mask[is_wide[labels] & (ink <= (low + high) // 2)] = 0
-        n, labels, stats = _components(mask)
-    strong = np.zeros(n, bool)
-    strong[labels[ink >= high]] = True
-    strong[0] = False
+        faint = ink <= (low + high) // 2
+        if len(wide) > 8:  # many (a noisy frame): one pass over the frame
+            is_wide = np.zeros(n, bool)
+            is_wide[wide] = True
+            mask[is_wide[labels] & faint] = 0
+        for i in wide if len(wide) <= 8 else ():  # a few: only their boxes
+            x, y, w, h = stats[i, :4]
+            mask[y : y + h, x : x + w][(labels[y : y + h, x : x + w] == i) & faint[y : y + h, x : x + w]] = 0
+        n, labels, stats, strong = _components(mask, ink, high)
     comps = [
         (i, Box(int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 2]), int(stats[i, 3])))
         for i in np.flatnonzero(strong)
@@ -177,11 +178,15 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     return marks
 
 
-def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """8-connected components with their stats, by Grana's block-based labelling: the same
-    components as OpenCV's default algorithm, about 3x faster when stats are asked for."""
+def _components(mask: np.ndarray, ink: np.ndarray, high: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components of a mask: (count, labels, stats, strong), where row 0 is the
+    background and `strong` says which hold clear ink (>= `high`). Grana's block-based
+    labelling: the same components as OpenCV's default algorithm, about 3x faster with stats."""
     n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
-    return n, labels, stats
+    strong = np.zeros(n, bool)
+    strong[labels[ink >= high]] = True
+    strong[0] = False
+    return n, labels, stats, strong
 
 
 def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: int) -> tuple[Box, np.ndarray]:
@@ -264,29 +269,45 @@ class Splits:
     options: list[list[int]]
 
 
-def split_options(mark: Mark, max_parts: int = 4) -> Splits:
-    """Ways to cut a wide mark into touching digits, along cheapest top-to-bottom paths.
+def split_options(marks: list[Mark], max_parts: int = 4) -> list[Splits]:
+    """Ways to cut each wide mark into touching digits, along cheapest top-to-bottom paths.
 
     A straight column cut slices the strokes of digits that lean into each other; a path
     that may step sideways (at a price) winds between them and crosses only where they
     really touch. The recognizer classifies every distinct piece in one batch and keeps the
-    reading the model is surest of (recognition-guided cuts).
+    reading the model is surest of (recognition-guided cuts). The paths of all marks are
+    searched in one pass: the search is many small numpy steps, and their count, not the
+    pixels, is what costs.
     """
+    parts = [max(1, min(max_parts, int(m.box.w / (0.35 * m.box.h)))) for m in marks]  # digits are rarely narrower
+    cut = [(m, p) for m, p in zip(marks, parts) if p > 1]
+    scales = [min(1.0, PATH_ROWS / m.box.h) for m, _ in cut]  # big marks: paths on a smaller copy
+    smalls = [cv2.resize(m.ink, (max(1, round(m.box.w * f)), max(1, round(m.box.h * f))), interpolation=cv2.INTER_AREA)
+              if f < 1 else m.ink for (m, _), f in zip(cut, scales)]
+    # 2 * parts - 1 paths: spare candidates for the recognizer to choose from
+    found = _cut_paths([(s, int(0.25 * s.shape[0]), 2 * p - 1) for s, (_, p) in zip(smalls, cut)]) if cut else []
+    splits = iter([_options(m, [_scale_path(path, f, m.ink.shape) for path in paths], p)
+                   for (m, p), f, paths in zip(cut, scales, found)])
+    return [next(splits) if p > 1 else Splits([m], [[0]]) for m, p in zip(marks, parts)]
+
+
+def _scale_path(path: np.ndarray, f: float, shape: tuple[int, int]) -> np.ndarray:
+    """A path found on a copy scaled by `f`, back on the mark: a column per row."""
+    h, w = shape
+    return np.minimum((path[(np.arange(h) * f).astype(np.intp)] / f).round().astype(np.intp), w)
+
+
+def _options(mark: Mark, paths: list[np.ndarray], max_parts: int) -> Splits:
+    """The pieces between cut paths and the ways to read the mark with them: every choice of
+    up to `max_parts - 1` paths whose pieces are all wide enough."""
     box, crop = mark.box, mark.ink
     h, w = crop.shape
     min_w = max(2, int(0.1 * h))  # a 1 is thin, but not thinner than this
-    max_parts = max(1, min(max_parts, int(w / (0.35 * h))))  # digits are rarely narrower
-    max_cuts = 2 * max_parts - 1  # spare candidates for the recognizer to choose from
-    if max_parts == 1:
-        return Splits([mark], [[0]])
-    f = min(1.0, PATH_ROWS / h)  # big marks: find the paths on a smaller copy, scale them back
-    small = cv2.resize(crop, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else crop
-    paths = [np.minimum((p[(np.arange(h) * f).astype(np.intp)] / f).round().astype(np.intp), w)
-             for p in _cut_paths(small, int(0.25 * small.shape[0]), max_cuts)]
-    bounds = [np.zeros(h, np.intp), *paths, np.full(h, w, np.intp)]
+    bounds = np.stack([np.zeros(h, np.intp), *paths, np.full(h, w, np.intp)])
     last = len(bounds) - 1
-    stacked = np.stack(bounds)
-    wide_enough = np.median(stacked[None] - stacked[:, None], axis=2) >= min_w  # [a, b]: piece from bound a to b
+    # [a, b]: is the piece between bounds a and b at least min_w wide (median over rows)?
+    gaps = np.partition(bounds[None] - bounds[:, None], [(h - 1) // 2, h // 2], axis=2)
+    wide_enough = gaps[:, :, (h - 1) // 2] + gaps[:, :, h // 2] >= 2 * min_w
     options = [[(0, last)]]
     for k in range(1, min(max_parts, len(paths) + 1)):
         for chosen in itertools.combinations(range(1, last), k):
@@ -294,8 +315,8 @@ def split_options(mark: Mark, max_parts: int = 4) -> Splits:
             if all(wide_enough[a, b] for a, b in zip(ends, ends[1:])):
                 options.append(list(zip(ends, ends[1:])))
     index: dict[tuple[int, int], int] = {(0, last): 0}  # the whole mark, always option 0
-    pieces: list[Mark] = [Mark(box, crop)]
-    right_of = (np.arange(w) >= stacked[:, :, None]).view(np.uint8)  # [k]: pixels right of bound k
+    pieces: list[Mark] = [mark]
+    right_of = (np.arange(w) >= bounds[:, :, None]).view(np.uint8)  # [k]: pixels right of bound k
     for a, b in (p for option in options for p in option):
         if (a, b) not in index:
             ink = np.multiply(crop, right_of[a] - right_of[b])  # bounds never cross: 0 or 1
@@ -309,35 +330,50 @@ def split_options(mark: Mark, max_parts: int = 4) -> Splits:
     return Splits(pieces, [option for option in kept if -1 not in option])
 
 
-def _cut_paths(crop: np.ndarray, apart: int, max_cuts: int) -> list[np.ndarray]:
-    """Up to `max_cuts` cheap top-to-bottom paths (a column per row, at most one step sideways
-    per row), left to right: for each column of the middle row, the cheapest path through it;
-    kept if it leaves at least MIN_SHARE of the ink on either side (no slivers) and crosses
-    the middle row `apart` px or more from every cheaper one."""
-    h, w = crop.shape
-    mid = h // 2
-    cost = crop.astype(np.float32) + 1.0  # +1: among free paths prefer the shortest
-    # The top half, and the bottom half upside down, side by side (an impassable column
-    # between), both ending in the middle row: one pass of the path search does both.
-    top, bottom = cost[: mid + 1], cost[mid:][::-1]
-    pad = len(top) - len(bottom)  # 0 or 1 free rows ahead of the bottom half
-    halves = np.full((len(top), 2 * w + 1), np.inf, np.float32)
-    halves[:, :w] = top
-    halves[:pad, w + 1 :] = 0.0
-    halves[pad:, w + 1 :] = bottom
+def _cut_paths(crops: list[tuple[np.ndarray, int, int]]) -> list[list[np.ndarray]]:
+    """For each (crop, apart, most): up to `most` cheap top-to-bottom paths (a column per row,
+    at most one step sideways per row), left to right. For each column of the middle row,
+    the cheapest path through it; kept if it leaves at least MIN_SHARE of the ink on either
+    side (no slivers) and crosses the middle row `apart` px or more from every cheaper one.
+
+    Each crop's top half and bottom half upside down lie side by side, both ending in the
+    last row, every half walled off by an impassable column; shorter crops start with free
+    rows, which change no cost and no path. One pass of the path search does them all.
+    """
+    rows = max(crop.shape[0] // 2 for crop, _, _ in crops) + 1
+    offsets = np.cumsum([0] + [2 * crop.shape[1] + 2 for crop, _, _ in crops]).tolist()
+    halves = np.full((rows, offsets[-1]), np.inf, np.float32)
+    costs = []
+    for (crop, _, _), o in zip(crops, offsets):
+        h, w = crop.shape
+        cost = crop.astype(np.float32) + 1.0  # +1: among free paths prefer the shortest
+        top, bottom = cost[: h // 2 + 1], cost[h // 2 :][::-1]
+        halves[: rows - len(top), o : o + w] = 0.0
+        halves[rows - len(top) :, o : o + w] = top
+        halves[: rows - len(bottom), o + w + 1 : o + 2 * w + 1] = 0.0
+        halves[rows - len(bottom) :, o + w + 1 : o + 2 * w + 1] = bottom
+        costs.append(cost)
     total = _path_costs(halves)
-    through = total[-1, 1 : w + 1] + total[-1, w + 2 : 2 * w + 2] - cost[mid]
     traced = _trace(total)
-    paths = np.concatenate([traced[:, :w], (traced[pad:, w + 1 :] - (w + 1))[::-1][1:]])  # rows 0..h-1
-    before = np.cumsum(crop, axis=1, dtype=np.float64) - crop  # ink left of each pixel, per row
-    share = before[np.arange(h)[:, None], paths].sum(axis=0) / max(float(crop.sum()), 1.0)
-    chosen: list[int] = []
-    for x in np.argsort(through, kind="stable"):
-        if MIN_SHARE <= share[x] <= 1 - MIN_SHARE and all(abs(x - c) >= apart for c in chosen):
-            chosen.append(int(x))
-            if len(chosen) == max_cuts:
-                break
-    return [paths[:, x] for x in sorted(chosen)]
+    found = []
+    for (crop, apart, most), cost, o in zip(crops, costs, offsets):
+        h, w = crop.shape
+        mid = h // 2
+        through = total[-1, o + 1 : o + w + 1] + total[-1, o + w + 2 : o + 2 * w + 2] - cost[mid]
+        down = traced[rows - (mid + 1) :, o : o + w] - o
+        up = traced[rows - (h - mid) :, o + w + 1 : o + 2 * w + 1] - (o + w + 1)
+        paths = np.concatenate([down, up[::-1][1:]])  # rows 0..h-1
+        before = np.cumsum(crop, axis=1, dtype=np.float64) - crop  # ink left of each pixel, per row
+        share = before[np.arange(h)[:, None], paths].sum(axis=0) / max(float(crop.sum()), 1.0)
+        fair = ((share >= MIN_SHARE) & (share <= 1 - MIN_SHARE))[np.argsort(through, kind="stable")]
+        chosen: list[int] = []
+        for x in np.argsort(through, kind="stable")[fair].tolist():
+            if all(abs(x - c) >= apart for c in chosen):
+                chosen.append(x)
+                if len(chosen) == most:
+                    break
+        found.append([paths[:, x] for x in sorted(chosen)])
+    return found
 
 
 def _path_costs(cost: np.ndarray) -> np.ndarray:

@@ -240,7 +240,7 @@ def _glyph_piece(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         _, _, crop = tight(glyph)
     except ValueError:
         return glyph
-    pieces = readings(Mark(Box(0, 0, crop.shape[1], crop.shape[0]), crop)).pieces[1:]
+    pieces = readings([Mark(Box(0, 0, crop.shape[1], crop.shape[0]), crop)])[0].pieces[1:]
     return pieces[int(rng.integers(len(pieces)))].ink if pieces else crop
 
 
