@@ -114,9 +114,10 @@ def _thresholds(ink: np.ndarray, min_contrast: int) -> tuple[int, int, int]:
 
 def _histogram(a: np.ndarray) -> np.ndarray:
     """256-bin histogram of a uint8 array. An ink map is mostly 0, and counting one bin over
-    and over is slow, so zeros are counted apart (3x faster on a clean page)."""
-    hist = cv2.calcHist([a], [0], a, [256], [0, 256]).ravel().astype(np.int64)
-    hist[0] = a.size - cv2.countNonZero(a)
+    and over is slow, so zeros are counted apart (2-3x faster on a clean page)."""
+    ink = a[a > 0]
+    hist = np.bincount(ink, minlength=256)
+    hist[0] = a.size - ink.size
     return hist
 
 
@@ -149,8 +150,10 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     noise, low, high = _thresholds(ink, cfg.min_contrast)
     mask = (ink > low).astype(np.uint8)
     n, labels, stats, strong = _components(mask, ink, high)
-    wide = np.flatnonzero(stats[1:, 2] > 1.3 * stats[1:, 3]) + 1
-    if len(wide):  # in wide marks, faint ruled lines and smudges must not weld digits together
+    # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
+    # without clear ink are dropped below, and so would be every piece of them.)
+    wide = np.flatnonzero((stats[:, 2] > 1.3 * stats[:, 3]) & strong)
+    if len(wide):
         faint = ink <= (low + high) // 2
         if len(wide) > 8:  # many (a noisy frame): one pass over the frame
             is_wide = np.zeros(n, bool)
@@ -320,12 +323,11 @@ def _options(mark: Mark, paths: list[np.ndarray], max_parts: int) -> Splits:
     for a, b in (p for option in options for p in option):
         if (a, b) not in index:
             ink = np.multiply(crop, right_of[a] - right_of[b])  # bounds never cross: 0 or 1
+            x, y, pw, ph = cv2.boundingRect(ink)
             index[(a, b)] = -1  # empty, a sliver or a crumb: not a digit, the option is void
-            if ink.any():
-                top, left, cut = tight(ink)
-                if cut.shape[1] >= min_w and cut.shape[0] >= 0.4 * h:
-                    index[(a, b)] = len(pieces)
-                    pieces.append(Mark(Box(box.x + left, box.y + top, cut.shape[1], cut.shape[0]), cut))
+            if pw >= min_w and ph >= 0.4 * h:
+                index[(a, b)] = len(pieces)
+                pieces.append(Mark(Box(box.x + x, box.y + y, pw, ph), ink[y : y + ph, x : x + pw]))
     kept = [[index[p] for p in option] for option in options]
     return Splits(pieces, [option for option in kept if -1 not in option])
 
@@ -393,11 +395,12 @@ def _path_costs(cost: np.ndarray) -> np.ndarray:
 def _trace(total: np.ndarray) -> np.ndarray:
     """Follow the cheapest path from every column of the last row of `total` back to row 0:
     the column of each path in every row, (rows, columns)."""
-    sides = np.array([SIDESTEP, 0.0, SIDESTEP], np.float32)
+    above = total[:-1]
+    # The step into each pixel from the row above, for all rows at once: -1, 0 or +1, the
+    # cheaper neighbour (padded: x-1, x, x+1; ties to the left).
+    came = np.stack([above[:, :-2] + np.float32(SIDESTEP), above[:, 1:-1], above[:, 2:] + np.float32(SIDESTEP)]).argmin(axis=0) - 1
     paths = np.empty((total.shape[0], total.shape[1] - 2), np.intp)
     paths[-1] = np.arange(paths.shape[1])
     for r in range(total.shape[0] - 1, 0, -1):
-        x = paths[r]
-        came = (total[r - 1][x[:, None] + np.arange(3)] + sides).argmin(axis=1)  # padded: x-1, x, x+1
-        paths[r - 1] = x + came - 1
+        paths[r - 1] = paths[r] + came[r - 1, paths[r]]
     return paths
