@@ -159,9 +159,10 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
             is_wide = np.zeros(n, bool)
             is_wide[wide] = True
             mask[is_wide[labels] & faint] = 0
-        for i in wide if len(wide) <= 8 else ():  # a few: only their boxes
-            x, y, w, h = stats[i, :4]
-            mask[y : y + h, x : x + w][(labels[y : y + h, x : x + w] == i) & faint[y : y + h, x : x + w]] = 0
+        else:  # a few: only their boxes
+            for i in wide:
+                x, y, w, h = stats[i, :4]
+                mask[y : y + h, x : x + w][(labels[y : y + h, x : x + w] == i) & faint[y : y + h, x : x + w]] = 0
         n, labels, stats, strong = _components(mask, ink, high)
     comps = [
         (i, Box(int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 2]), int(stats[i, 3])))
@@ -282,10 +283,10 @@ def split_options(marks: list[Mark], max_parts: int = 4) -> list[Splits]:
     searched in one pass: the search is many small numpy steps, and their count, not the
     pixels, is what costs.
     """
-    parts = [max(1, min(max_parts, int(m.box.w / (0.35 * m.box.h)))) for m in marks]  # digits are rarely narrower
+    parts = [max(1, min(max_parts, int(m.ink.shape[1] / (0.35 * m.ink.shape[0])))) for m in marks]  # digits are rarely narrower
     cut = [(m, p) for m, p in zip(marks, parts) if p > 1]
-    scales = [min(1.0, PATH_ROWS / m.box.h) for m, _ in cut]  # big marks: paths on a smaller copy
-    smalls = [cv2.resize(m.ink, (max(1, round(m.box.w * f)), max(1, round(m.box.h * f))), interpolation=cv2.INTER_AREA)
+    scales = [min(1.0, PATH_ROWS / m.ink.shape[0]) for m, _ in cut]  # big marks: paths on a smaller copy
+    smalls = [cv2.resize(m.ink, (max(1, round(m.ink.shape[1] * f)), max(1, round(m.ink.shape[0] * f))), interpolation=cv2.INTER_AREA)
               if f < 1 else m.ink for (m, _), f in zip(cut, scales)]
     # 2 * parts - 1 paths: spare candidates for the recognizer to choose from
     found = _cut_paths([(s, int(0.25 * s.shape[0]), 2 * p - 1) for s, (_, p) in zip(smalls, cut)]) if cut else []
@@ -367,9 +368,10 @@ def _cut_paths(crops: list[tuple[np.ndarray, int, int]]) -> list[list[np.ndarray
         paths = np.concatenate([down, up[::-1][1:]])  # rows 0..h-1
         before = np.cumsum(crop, axis=1, dtype=np.float64) - crop  # ink left of each pixel, per row
         share = before[np.arange(h)[:, None], paths].sum(axis=0) / max(float(crop.sum()), 1.0)
-        fair = ((share >= MIN_SHARE) & (share <= 1 - MIN_SHARE))[np.argsort(through, kind="stable")]
+        cheapest = np.argsort(through, kind="stable")
+        fair = (share >= MIN_SHARE) & (share <= 1 - MIN_SHARE)
         chosen: list[int] = []
-        for x in np.argsort(through, kind="stable")[fair].tolist():
+        for x in cheapest[fair[cheapest]].tolist():
             if all(abs(x - c) >= apart for c in chosen):
                 chosen.append(x)
                 if len(chosen) == most:
