@@ -1,0 +1,97 @@
+"""What the recognizer's cut-search knobs buy: frames/s against scene quality, one run.
+
+    python bench/knobs.py --data ../shared/datasets/mnist.npz [--scenes 500]
+
+The frame pipeline spends most of its time on marks wider than WIDE x their height, which
+are also tried as touching digits cut along paths found on PATH_ROWS rows. Each variant
+here changes one knob and reports frames/s (the bench/run.py scenes) beside recall,
+precision and whole-line accuracy on the README's scene sets (two seeds, clean and hard).
+Writes bench/knobs.md. Frames/s of different variants are measured interleaved, so their
+ratios hold on a noisy machine; the quality figures are exact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from edge import recognize, segment  # noqa: E402
+from edge.recognize import Recognizer  # noqa: E402
+from train.data import load_mnist  # noqa: E402
+from train.scenes import make_scene, scene_stream, score  # noqa: E402
+
+VARIANTS = {  # name: (WIDE, PATH_ROWS)
+    "shipped": (recognize.WIDE, segment.PATH_ROWS),
+    "WIDE 0.9": (0.9, segment.PATH_ROWS),
+    "WIDE 1.0": (1.0, segment.PATH_ROWS),
+    "PATH_ROWS 24": (recognize.WIDE, 24),
+    "PATH_ROWS 16": (recognize.WIDE, 16),
+}
+SEEDS = (2026, 7)
+
+
+def use(variant: str) -> None:
+    recognize.WIDE, segment.PATH_ROWS = VARIANTS[variant]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", help="MNIST .npz or IDX folder")
+    p.add_argument("--scenes", type=int, default=500, help="scenes per seed and difficulty")
+    p.add_argument("--out", type=Path, default=REPO / "bench" / "knobs.md")
+    args = p.parse_args()
+    cv2.setNumThreads(1)
+    mnist = load_mnist(args.data)
+    rec = Recognizer(num_threads=1)
+    rng = np.random.default_rng(5)  # the frames bench/run.py times
+    frames = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean", n_lines=2).image for _ in range(20)]
+    times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    for _ in range(15):
+        for variant in VARIANTS:
+            use(variant)
+            t = time.perf_counter()
+            for frame in frames:
+                rec.recognize(frame)
+            times[variant].append((time.perf_counter() - t) / len(frames))
+    rows = []
+    for variant in VARIANTS:
+        use(variant)
+        row = {"variant": variant, "fps": 1 / float(np.median(times[variant]))}
+        for seed in SEEDS:
+            for difficulty in ("clean", "hard"):
+                stream = scene_stream(mnist.x_test, mnist.y_test, seed, difficulty)
+                row[(difficulty, seed)] = score(rec.recognize, [next(stream) for _ in range(args.scenes)])
+        rows.append(row)
+        print(f"{variant}: {row['fps']:.0f} frames/s", file=sys.stderr)
+    use("shipped")
+    head = " | ".join(f"{d} seed {s}" for d in ("clean", "hard") for s in SEEDS)
+    lines = [
+        "# Cut-search knobs: speed against quality", "",
+        f"Command: `python bench/knobs.py --data ../shared/datasets/mnist.npz --scenes {args.scenes}`", "",
+        "Frames/s: 640x480, 6.8 digits, one core, variants interleaved. Quality: recall / precision / "
+        f"whole lines exact on {args.scenes} scenes per set; #3's targets are 0.99 / 0.99 / 97% (clean) and "
+        "0.97 / 0.97 / 90% (hard).", "",
+        f"| variant | frames/s | vs shipped | {head} |",
+        "|---|---|---|" + "---|" * 2 * len(SEEDS),
+    ]
+    base = rows[0]["fps"]
+    for row in rows:
+        cells = " | ".join(f"{row[(d, s)]['recall']:.3f} / {row[(d, s)]['precision']:.3f} / {100 * row[(d, s)]['line_exact']:.1f}%"
+                           for d in ("clean", "hard") for s in SEEDS)
+        lines.append(f"| {row['variant']} | {row['fps']:.0f} | {row['fps'] / base:.2f}x | {cells} |")
+    text = "\n".join(lines) + "\n"
+    args.out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
