@@ -90,3 +90,19 @@ def test_cut_pieces_stay_inside_the_mark(ink):
         for i in option:
             b = splits.pieces[i].box
             assert box.x <= b.x and b.x + b.w <= box.x + box.w and box.y <= b.y and b.y + b.h <= box.y + box.h
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(arrays(np.uint8, st.tuples(st.integers(8, 70), st.integers(8, 120))), min_size=2, max_size=4))
+def test_marks_cut_together_or_alone_give_the_same_options(inks):
+    """The path search serves all marks of a frame at once; marks of other heights beside a
+    mark (free rows ahead of the shorter ones) must not change its cuts."""
+    from edge.segment import Mark, split_options
+
+    marks = [Mark(Box(0, 0, ink.shape[1], ink.shape[0]), ink) for ink in inks if ink.any()]
+    together = split_options(marks)
+    for mark, split in zip(marks, together):
+        (alone,) = split_options([mark])
+        assert split.options == alone.options
+        assert [p.box for p in split.pieces] == [p.box for p in alone.pieces]
+        assert all(np.array_equal(a.ink, b.ink) for a, b in zip(split.pieces, alone.pieces))
