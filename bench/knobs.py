@@ -23,10 +23,11 @@ sys.path.insert(0, str(REPO))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.run import pipeline_scenes  # noqa: E402
 from edge import recognize, segment  # noqa: E402
 from edge.recognize import Recognizer  # noqa: E402
 from train.data import load_mnist  # noqa: E402
-from train.scenes import make_scene, scene_stream, score  # noqa: E402
+from train.scenes import scene_stream, score  # noqa: E402
 
 VARIANTS = {  # name: (WIDE, PATH_ROWS)
     "shipped": (recognize.WIDE, segment.PATH_ROWS),
@@ -51,8 +52,7 @@ def main() -> int:
     cv2.setNumThreads(1)
     mnist = load_mnist(args.data)
     rec = Recognizer(num_threads=1)
-    rng = np.random.default_rng(5)  # the frames bench/run.py times
-    frames = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean", n_lines=2).image for _ in range(20)]
+    frames = [s.image for s in pipeline_scenes(mnist, np.random.default_rng(5))]
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for _ in range(15):
         for variant in VARIANTS:

@@ -150,11 +150,17 @@ def per_layer(run: Path, x: np.ndarray, workdir: Path, repeats: int, batch: int 
 
 
 # --- 2. the frame pipeline on one core -------------------------------------------------------
+def pipeline_scenes(mnist, rng: np.random.Generator) -> list:
+    """The frames the pipeline is timed on (bench/knobs.py times the same): 20 clean 640x480
+    pages with two lines of numbers, about 6.8 digits each."""
+    return [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean", n_lines=2) for _ in range(20)]
+
+
 def pipeline(mnist, repeats: int) -> dict:
     cv2.setNumThreads(1)
     rec = Recognizer(num_threads=1)
     rng = np.random.default_rng(5)
-    scenes = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean", n_lines=2) for _ in range(20)]
+    scenes = pipeline_scenes(mnist, rng)
     stages = {"segment": 0.0, "cuts": 0.0, "prepare": 0.0, "classify": 0.0, "total": 0.0}
     digits = inputs = 0
     for s in scenes:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Inline, not imported from bench/run.py: it must run inside the other commit's tree too.
 TIMER = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])

@@ -74,8 +74,9 @@ class Recognizer:
 def readings(marks: list[Mark]) -> list[Splits]:
     """Every way to read each mark: whole; cut into touching digits if it is wide; without
     the pieces attached to it, if any."""
-    wide = iter(split_options([m for m in marks if m.box.w > WIDE * m.box.h]))
-    splits = [next(wide) if m.box.w > WIDE * m.box.h else Splits([m], [[0]]) for m in marks]
+    is_wide = [m.box.w > WIDE * m.box.h for m in marks]
+    cut = iter(split_options([m for m, wide in zip(marks, is_wide) if wide]))
+    splits = [next(cut) if wide else Splits([m], [[0]]) for m, wide in zip(marks, is_wide)]
     for mark, split in zip(marks, splits):
         if mark.core is not None:
             split.pieces.append(mark.core)

@@ -154,15 +154,11 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     # without clear ink are dropped below, and so would be every piece of them.)
     wide = np.flatnonzero((stats[:, 2] > 1.3 * stats[:, 3]) & strong)
     if len(wide):
-        faint = ink <= (low + high) // 2
-        if len(wide) > 8:  # many (a noisy frame): one pass over the frame
-            is_wide = np.zeros(n, bool)
-            is_wide[wide] = True
-            mask[is_wide[labels] & faint] = 0
-        else:  # a few: only their boxes
-            for i in wide:
-                x, y, w, h = stats[i, :4]
-                mask[y : y + h, x : x + w][(labels[y : y + h, x : x + w] == i) & faint[y : y + h, x : x + w]] = 0
+        faint = (low + high) // 2
+        for i in wide:
+            x, y, w, h = stats[i, :4]
+            box = np.s_[y : y + h, x : x + w]
+            mask[box][(labels[box] == i) & (ink[box] <= faint)] = 0
         n, labels, stats, strong = _components(mask, ink, high)
     comps = [
         (i, Box(int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 2]), int(stats[i, 3])))
@@ -323,12 +319,14 @@ def _options(mark: Mark, paths: list[np.ndarray], max_parts: int) -> Splits:
     right_of = (np.arange(w) >= bounds[:, :, None]).view(np.uint8)  # [k]: pixels right of bound k
     for a, b in (p for option in options for p in option):
         if (a, b) not in index:
-            ink = np.multiply(crop, right_of[a] - right_of[b])  # bounds never cross: 0 or 1
-            x, y, pw, ph = cv2.boundingRect(ink)
             index[(a, b)] = -1  # empty, a sliver or a crumb: not a digit, the option is void
-            if pw >= min_w and ph >= 0.4 * h:
+            try:
+                top, left, cut = tight(np.multiply(crop, right_of[a] - right_of[b]))  # bounds never cross: 0 or 1
+            except ValueError:  # no ink between these bounds
+                continue
+            if cut.shape[1] >= min_w and cut.shape[0] >= 0.4 * h:
                 index[(a, b)] = len(pieces)
-                pieces.append(Mark(Box(box.x + x, box.y + y, pw, ph), ink[y : y + ph, x : x + pw]))
+                pieces.append(Mark(Box(box.x + left, box.y + top, cut.shape[1], cut.shape[0]), cut))
     kept = [[index[p] for p in option] for option in options]
     return Splits(pieces, [option for option in kept if -1 not in option])
 
