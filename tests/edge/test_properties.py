@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -106,3 +106,20 @@ def test_marks_cut_together_or_alone_give_the_same_options(inks):
         assert split.options == alone.options
         assert [p.box for p in split.pieces] == [p.box for p in alone.pieces]
         assert all(np.array_equal(a.ink, b.ink) for a, b in zip(split.pieces, alone.pieces))
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 60), st.integers(1, 60)), elements=st.integers(0, 1)),
+       st.integers(1, 255))
+@example(np.array([[1, 1, 1, 1, 1], [1, 0, 0, 0, 1], [1, 0, 1, 0, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]], np.uint8), 1)  # a dot in a ring
+def test_component_boxes_and_clear_ink_match_opencv_statistics(mask, high):
+    """Boxes from outer contours (holes, nested pieces, ink on the border) equal OpenCV's
+    component statistics; `strong` is exactly 'holds a pixel >= high'."""
+    from edge.segment import _components
+
+    ink = (mask * np.arange(mask.size, dtype=np.int64).reshape(mask.shape) % 256).astype(np.uint8)
+    labels, boxes, strong = _components(mask, ink, high)
+    n, expected_labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
+    assert n == len(boxes) and (labels == expected_labels).all()
+    assert (boxes[1:] == stats[1:, :4]).all()
+    assert [bool((ink[labels == i] >= high).any()) for i in range(1, n)] == strong[1:].tolist() and not strong[0]
