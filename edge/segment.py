@@ -225,27 +225,35 @@ Group = tuple[list[int], Box]
 def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[list[int], Box, Group | None]]:
     """Join components that overlap mostly in x and sit close in y: pieces of one digit.
     Sizes are judged by each group's tallest component, not its growing box, so a chain of
-    marks (a digit, a small letter below it, the line below that) never snowballs into one."""
-    groups = [([i], b, b.h) for i, b in sorted(comps, key=lambda c: -c[1].area)]
-    merged = True
-    while merged:
-        merged = False
-        for a in range(len(groups)):
-            for b in range(a + 1, len(groups)):
-                ia, ba, ta = groups[a]
-                ib, bb, tb = groups[b]
-                overlap = min(ba.x + ba.w, bb.x + bb.w) - max(ba.x, bb.x)
-                gap = max(ba.y, bb.y) - min(ba.y + ba.h, bb.y + bb.h)
-                small = min(ba.w, bb.w)
-                union = ba.union(bb)
-                if overlap >= 0.6 * small and gap <= 0.3 * max(ta, tb, min_height) and union.h <= 1.6 * max(ta, tb):
-                    groups[a] = (ia + ib, union, max(ta, tb))
-                    del groups[b]
-                    merged = True
-                    break
-            if merged:
-                break
-    return _attach_fragments([(ids, box) for ids, box, _ in groups])
+    marks (a digit, a small letter below it, the line below that) never snowballs into one.
+
+    Groups are taken largest first and the first joining pair (in that order) is merged
+    until none is left; the test of all pairs is one array, and a merge re-tests only the
+    merged group's row and column."""
+    comps = sorted(comps, key=lambda c: -c[1].area)
+    ids = [[i] for i, _ in comps]
+    # per group: x0, y0, x1, y1 of its box, and the height of its tallest component
+    g = np.array([[b.x, b.y, b.x + b.w, b.y + b.h, b.h] for _, b in comps], np.int64).reshape(-1, 5)
+
+    def joins(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        overlap = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+        gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
+        tall = np.maximum(a[..., 4], b[..., 4])
+        height = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
+        return ((overlap >= 0.6 * np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0]))
+                & (gap <= 0.3 * np.maximum(tall, min_height)) & (height <= 1.6 * tall))
+
+    pairs = np.triu(joins(g[:, None], g[None]), 1)
+    while (first := np.flatnonzero(pairs)).size:
+        a, b = divmod(int(first[0]), len(g))
+        ids[a] += ids.pop(b)
+        g[a, :2] = np.minimum(g[a, :2], g[b, :2])
+        g[a, 2:] = np.maximum(g[a, 2:], g[b, 2:])
+        g = np.delete(g, b, axis=0)
+        pairs = np.delete(np.delete(pairs, b, axis=0), b, axis=1)
+        again = joins(g[a], g)
+        pairs[a, a + 1 :], pairs[:a, a] = again[a + 1 :], again[:a]
+    return _attach_fragments([(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)])
 
 
 def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group | None]]:
@@ -259,11 +267,13 @@ def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group |
     for ids, box in groups:
         host = None
         for k, (_, big, _) in enumerate(kept):
+            if big.h < 1.6 * box.h:  # most pairs: digits of about one height
+                continue
             gap = max(big.x - (box.x + box.w), box.x - (big.x + big.w))
             inside_y = big.y - 0.25 * big.h <= box.cy <= big.y + 1.25 * big.h
             union = big.union(box)
             top_bar = box.w >= 1.5 * box.h and box.cy <= big.y + 0.3 * big.h
-            if (big.h >= 1.6 * box.h and max(box.w, box.h) >= 0.2 * big.h and gap <= 0.2 * big.h
+            if (max(box.w, box.h) >= 0.2 * big.h and gap <= 0.2 * big.h
                     and inside_y and union.w <= (1.5 if top_bar else 1.0) * union.h and union.h <= 1.3 * big.h):
                 host = k
                 break

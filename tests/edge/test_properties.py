@@ -123,3 +123,41 @@ def test_component_boxes_and_clear_ink_match_opencv_statistics(mask, high):
     assert n == len(boxes) and (labels == expected_labels).all()
     assert (boxes[1:] == stats[1:, :4]).all()
     assert [bool((ink[labels == i] >= high).any()) for i in range(1, n)] == strong[1:].tolist() and not strong[0]
+
+
+def _merge_by_restarting(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[list[int], Box]]:
+    """The merge rule stated plainly: merge the first joining pair, start over, until none."""
+    groups = [([i], b, b.h) for i, b in sorted(comps, key=lambda c: -c[1].area)]
+    while True:
+        for a, b in ((a, b) for a in range(len(groups)) for b in range(a + 1, len(groups))):
+            (ia, ba, ta), (ib, bb, tb) = groups[a], groups[b]
+            overlap = min(ba.x + ba.w, bb.x + bb.w) - max(ba.x, bb.x)
+            gap = max(ba.y, bb.y) - min(ba.y + ba.h, bb.y + bb.h)
+            union = ba.union(bb)
+            if overlap >= 0.6 * min(ba.w, bb.w) and gap <= 0.3 * max(ta, tb, min_height) and union.h <= 1.6 * max(ta, tb):
+                groups[a] = (ia + ib, union, max(ta, tb))
+                del groups[b]
+                break
+        else:
+            return [(ids, box) for ids, box, _ in groups]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.builds(Box, st.integers(0, 60), st.integers(0, 60), st.integers(1, 30), st.integers(1, 40)), max_size=14),
+       st.integers(1, 20))
+@example([Box(52, 22, 27, 35), Box(29, 20, 3, 26), Box(30, 34, 8, 12), Box(33, 28, 19, 15), Box(37, 14, 11, 4),
+          Box(47, 3, 2, 9), Box(41, 4, 28, 6), Box(48, 7, 8, 15)], 10)  # a grown group joins an earlier one
+def test_piece_merging_equals_the_plain_rule(boxes, min_height):
+    """Merging tests all pairs at once and re-tests only the merged group; the groups must
+    be those of merging the first joining pair and starting over."""
+    import edge.segment as segment
+
+    comps = list(enumerate(boxes))
+    seen = []
+    attach = segment._attach_fragments
+    try:
+        segment._attach_fragments = lambda groups: seen.append(groups) or attach(groups)
+        segment._merge_pieces(comps, min_height)
+    finally:
+        segment._attach_fragments = attach
+    assert seen == [_merge_by_restarting(comps, min_height)]
