@@ -394,11 +394,10 @@ def _cut_paths(crops: list[tuple[np.ndarray, int, int]]) -> list[list[np.ndarray
         cheapest = np.argsort(through, kind="stable")
         fair = (share >= MIN_SHARE) & (share <= 1 - MIN_SHARE)
         chosen: list[int] = []
-        for x in cheapest[fair[cheapest]].tolist():
-            if all(abs(x - c) >= apart for c in chosen):
-                chosen.append(x)
-                if len(chosen) == most:
-                    break
+        free = fair.copy()  # not a sliver, and `apart` from every path chosen so far
+        while len(chosen) < most and (left := cheapest[free[cheapest]]).size:
+            chosen.append(x := int(left[0]))
+            free[max(0, x - apart + 1) : x + max(1, apart)] = False
         found.append([paths[:, x] for x in sorted(chosen)])
     return found
 
@@ -423,7 +422,9 @@ def _trace(total: np.ndarray) -> np.ndarray:
     above = total[:-1]
     # The step into each pixel from the row above, for all rows at once: -1, 0 or +1, the
     # cheaper neighbour (padded: x-1, x, x+1; ties to the left).
-    came = np.stack([above[:, :-2] + np.float32(SIDESTEP), above[:, 1:-1], above[:, 2:] + np.float32(SIDESTEP)]).argmin(axis=0) - 1
+    left, right = above[:, :-2] + np.float32(SIDESTEP), above[:, 2:] + np.float32(SIDESTEP)
+    straight = above[:, 1:-1]
+    came = np.where((left <= straight) & (left <= right), -1, np.where(straight <= right, 0, 1))
     paths = np.empty((total.shape[0], total.shape[1] - 2), np.intp)
     paths[-1] = np.arange(paths.shape[1])
     for r in range(total.shape[0] - 1, 0, -1):
