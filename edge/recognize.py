@@ -49,9 +49,7 @@ class Recognizer:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
         marks = find_marks(gray, self.segment)
-        splits = readings(marks)
-        batch = np.stack([prepare(p.ink) for s in splits for p in s.pieces])[..., None] if marks else np.empty((0, SIZE, SIZE, 1), np.uint8)
-        preds = self.classifier.classify(batch)
+        splits, batch, preds = self.read(marks)
         sure, doubtful, first = [], [], 0  # (digit, its model input)
         for split in splits:
             rows = [[first + i for i in opt] for opt in split.options]
@@ -70,6 +68,49 @@ class Recognizer:
         result = Recognition(gray.shape[1], gray.shape[0], ordered, tuple(read_line(line) for line in lines))
         return result, [inputs[id(d)] for d in ordered]
 
+    def read(self, marks: list[Mark]) -> tuple[list[Splits], np.ndarray, list[Prediction]]:
+        """Every way to read each mark that could win (`readings`), with the model input and
+        prediction of every piece, in the order of the splits' pieces.
+
+        Two batched calls: first every mark whole (and without its attached pieces), then
+        the cuts of the wide marks that no whole reading has settled. A cut scores at most
+        PER_CUT (`_score`), so a mark read more surely than that whole keeps its whole
+        reading whatever its cuts would say: leaving them out changes no result, and on a
+        page of clear digits it leaves out most of the work."""
+        whole = [Splits([m], [[0]]) for m in marks]
+        _add_cores(marks, whole)
+        batch, preds = self._classify([p for s in whole for p in s.pieces])
+        first, unsettled = 0, []
+        for mark, split in zip(marks, whole):
+            best = max(_score([p]) for p in preds[first : first + len(split.pieces)])
+            if mark.box.w > WIDE * mark.box.h and best <= PER_CUT:
+                unsettled.append(mark)
+            first += len(split.pieces)
+        if not unsettled:
+            return whole, batch, preds
+        cut = split_options(unsettled)
+        more, more_preds = self._classify([p for s in cut for p in s.pieces[1:]])  # piece 0: the mark, read above
+        by_mark = dict(zip(map(id, unsettled), cut))
+        splits, inputs, predictions, a, b = [], [], [], 0, 0
+        for mark, split in zip(marks, whole):
+            n = len(split.pieces)
+            if (c := by_mark.get(id(mark))) is None:
+                splits.append(split)
+                inputs.append(batch[a : a + n]), predictions.extend(preds[a : a + n])
+            else:  # the pieces in `readings` order: the mark, its cut pieces, its core
+                k = len(c.pieces) - 1
+                splits.append(Splits(c.pieces + split.pieces[1:], c.options + [[o[0] + k] for o in split.options[1:]]))
+                inputs += [batch[a : a + 1], more[b : b + k], batch[a + 1 : a + n]]
+                predictions += preds[a : a + 1] + more_preds[b : b + k] + preds[a + 1 : a + n]
+                b += k
+            a += n
+        return splits, np.concatenate(inputs), predictions
+
+    def _classify(self, pieces: list[Mark]) -> tuple[np.ndarray, list[Prediction]]:
+        """Model inputs of the pieces and their predictions, in one interpreter call."""
+        batch = np.stack([prepare(p.ink) for p in pieces])[..., None] if pieces else np.empty((0, SIZE, SIZE, 1), np.uint8)
+        return batch, self.classifier.classify(batch)
+
 
 def readings(marks: list[Mark]) -> list[Splits]:
     """Every way to read each mark: whole; cut into touching digits if it is wide; without
@@ -77,11 +118,16 @@ def readings(marks: list[Mark]) -> list[Splits]:
     is_wide = [m.box.w > WIDE * m.box.h for m in marks]
     cut = iter(split_options([m for m, wide in zip(marks, is_wide) if wide]))
     splits = [next(cut) if wide else Splits([m], [[0]]) for m, wide in zip(marks, is_wide)]
+    _add_cores(marks, splits)
+    return splits
+
+
+def _add_cores(marks: list[Mark], splits: list[Splits]) -> None:
+    """Give each mark with attached pieces the reading without them, as its last option."""
     for mark, split in zip(marks, splits):
         if mark.core is not None:
             split.pieces.append(mark.core)
             split.options.append([len(split.pieces) - 1])
-    return splits
 
 
 def ink_box(mark: Mark) -> Box:
