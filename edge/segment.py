@@ -148,14 +148,14 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
         return []
     ink = ink_map(gray, cfg.polarity)
     noise, low, high = _thresholds(ink, cfg.min_contrast)
-    mask = (ink > low).astype(np.uint8)
+    mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low
     labels, boxes, strong = _components(mask, ink, high)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
     wide = np.flatnonzero((boxes[:, 2] > 1.3 * boxes[:, 3]) & strong)
     if len(wide):
         faint = (low + high) // 2
-        for i in wide:
+        for i in wide.tolist():
             box = _rows_cols(boxes[i])
             mask[box][(labels[box] == i) & (ink[box] <= faint)] = 0
         labels, boxes, strong = _components(mask, ink, high)
@@ -163,7 +163,7 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     # 8-connected piece 4 px long or tall holds at least 4: only shorter ones are counted).
     comps = [
         (i, Box(*boxes[i].tolist()))
-        for i in np.flatnonzero(strong & (boxes[:, 2:].max(axis=1) >= cfg.min_height / 3))
+        for i in np.flatnonzero(strong & (boxes[:, 2:].max(axis=1) >= cfg.min_height / 3)).tolist()
         if boxes[i, 2:].max() >= 4 or np.count_nonzero(labels[_rows_cols(boxes[i])] == i) >= 4
     ]
     comps = sorted(comps, key=lambda c: -c[1].area)[:MAX_MARKS]  # pure noise must not explode
@@ -185,15 +185,17 @@ def _components(mask: np.ndarray, ink: np.ndarray, high: int) -> tuple[np.ndarra
     clear ink (>= `high`). Grana's block-based labelling gives the same labels as OpenCV's
     default algorithm, faster; the boxes come from each component's outer contour, because
     OpenCV's own statistics cost three times the labelling."""
-    n, labels = cv2.connectedComponentsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    boxes = np.zeros((n, 4), np.int32)
     outer = [c for c, h in zip(contours, hierarchy[0] if contours else []) if h[3] < 0]  # not a hole
+    # One outer contour per component: 16-bit labels when they fit (half the memory traffic)
+    depth = cv2.CV_16U if len(outer) < 65535 else cv2.CV_32S
+    n, labels = cv2.connectedComponentsWithAlgorithm(mask, 8, depth, cv2.CCL_GRANA)
+    boxes = np.zeros((n, 4), np.int32)
     if outer:  # a contour's first point is a pixel of its component
         ids = labels[[c[0, 0, 1] for c in outer], [c[0, 0, 0] for c in outer]]
         boxes[ids] = [cv2.boundingRect(c) for c in outer]
     strong = np.zeros(n, bool)
-    strong[labels[ink >= high]] = True
+    strong[labels[cv2.threshold(ink, high - 1, 1, cv2.THRESH_BINARY)[1].view(bool)]] = True  # ink >= high
     strong[0] = False
     return labels, boxes, strong
 

@@ -161,3 +161,14 @@ def test_piece_merging_equals_the_plain_rule(boxes, min_height):
     finally:
         segment._attach_fragments = attach
     assert seen == [_merge_by_restarting(comps, min_height)]
+
+
+def test_components_beyond_16_bit_labels():
+    """Labels are 16-bit while they fit; a frame of 75,000 specks needs (and gets) 32."""
+    from edge.segment import _components
+
+    mask = np.zeros((500, 600), np.uint8)
+    mask[::2, ::2] = 1
+    labels, boxes, strong = _components(mask, mask * 255, 200)
+    assert len(boxes) == 75_001 and labels.max() == 75_000 and strong[1:].all()
+    assert (boxes[-1] == [598, 498, 1, 1]).all()
