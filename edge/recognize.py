@@ -1,9 +1,10 @@
-"""Frame -> Recognition: segment, prepare every mark, classify all of them in one call.
+"""Frame -> Recognition: segment, prepare every mark, classify them in batches.
 
-Wide marks may be touching digits: each is classified whole and cut into 2..4 pieces, and a
-mark with small pieces attached is also read without them, all in the same batch; the
-reading the model is surest of wins (recognition-guided cuts). A mark the model doubts is
-dropped, unless it sits inside a number, where it is read as its most probable digit.
+Every mark is classified whole, and a mark with small pieces attached also without them,
+in one batched call. Wide marks may be touching digits: those no whole reading settles
+are cut into 2..4 pieces, classified in a second batched call; the reading the model is
+surest of wins (recognition-guided cuts). A mark the model doubts is dropped, unless it
+sits inside a number, where it is read as its most probable digit.
 """
 
 from __future__ import annotations
