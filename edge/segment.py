@@ -149,21 +149,25 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     ink = ink_map(gray, cfg.polarity)
     noise, low, high = _thresholds(ink, cfg.min_contrast)
     mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low
-    labels, boxes, strong = _components(mask, ink, high)
+    labels, boxes = _components(mask)
+    sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / 3  # shorter: specks
+    wide = boxes[:, 2] > 1.3 * boxes[:, 3]
+    strong = _holds_clear_ink(ink, labels, boxes, high, sized | wide)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
-    wide = np.flatnonzero((boxes[:, 2] > 1.3 * boxes[:, 3]) & strong)
-    if len(wide):
+    if (wide & strong).any():
         faint = (low + high) // 2
-        for i in wide.tolist():
+        for i in np.flatnonzero(wide & strong).tolist():
             box = _rows_cols(boxes[i])
             mask[box][(labels[box] == i) & (ink[box] <= faint)] = 0
-        labels, boxes, strong = _components(mask, ink, high)
-    # Specks are shorter than a third of the smallest digit, or hold fewer than 4 px (an
-    # 8-connected piece 4 px long or tall holds at least 4: only shorter ones are counted).
+        labels, boxes = _components(mask)
+        sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / 3
+        strong = _holds_clear_ink(ink, labels, boxes, high, sized)
+    # Specks also hold fewer than 4 px (an 8-connected piece 4 px long or tall holds at
+    # least 4: only shorter ones are counted).
     comps = [
         (i, Box(*boxes[i].tolist()))
-        for i in np.flatnonzero(strong & (boxes[:, 2:].max(axis=1) >= cfg.min_height / 3)).tolist()
+        for i in np.flatnonzero(strong & sized).tolist()
         if boxes[i, 2:].max() >= 4 or np.count_nonzero(labels[_rows_cols(boxes[i])] == i) >= 4
     ]
     comps = sorted(comps, key=lambda c: -c[1].area)[:MAX_MARKS]  # pure noise must not explode
@@ -179,12 +183,11 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     return marks
 
 
-def _components(mask: np.ndarray, ink: np.ndarray, high: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """8-connected components of a mask: (labels, boxes, strong). Label 0 is the background;
-    row i of `boxes` is component i's (x, y, w, h) and `strong[i]` says whether it holds
-    clear ink (>= `high`). Grana's block-based labelling gives the same labels as OpenCV's
-    default algorithm, faster; the boxes come from each component's outer contour, because
-    OpenCV's own statistics cost three times the labelling."""
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """8-connected components of a mask: (labels, boxes). Label 0 is the background; row i
+    of `boxes` is component i's (x, y, w, h). Grana's block-based labelling gives the same
+    labels as OpenCV's default algorithm, faster; the boxes come from each component's outer
+    contour, because OpenCV's own statistics cost three times the labelling."""
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     outer = [c for c, h in zip(contours, hierarchy[0] if contours else []) if h[3] < 0]  # not a hole
     # One outer contour per component: 16-bit labels when they fit (half the memory traffic)
@@ -194,10 +197,22 @@ def _components(mask: np.ndarray, ink: np.ndarray, high: int) -> tuple[np.ndarra
     if outer:  # a contour's first point is a pixel of its component
         ids = labels[[c[0, 0, 1] for c in outer], [c[0, 0, 0] for c in outer]]
         boxes[ids] = [cv2.boundingRect(c) for c in outer]
-    strong = np.zeros(n, bool)
-    strong[labels[cv2.threshold(ink, high - 1, 1, cv2.THRESH_BINARY)[1].view(bool)]] = True  # ink >= high
-    strong[0] = False
-    return labels, boxes, strong
+    return labels, boxes
+
+
+def _holds_clear_ink(ink: np.ndarray, labels: np.ndarray, boxes: np.ndarray, high: int, which: np.ndarray) -> np.ndarray:
+    """For each component picked by `which` (False for the others): does it hold a pixel
+    of clear ink (>= `high`)? Up to ~24 components, looking in each one's box beats a pass
+    over the whole frame."""
+    strong = np.zeros(len(boxes), bool)
+    ids = np.flatnonzero(which)
+    if len(ids) > 24:
+        strong[labels[cv2.threshold(ink, high - 1, 1, cv2.THRESH_BINARY)[1].view(bool)]] = True  # ink >= high
+        return strong & which
+    for i in ids.tolist():
+        box = _rows_cols(boxes[i])
+        strong[i] = cv2.minMaxLoc(ink[box], (labels[box] == i).view(np.uint8))[1] >= high
+    return strong
 
 
 def _rows_cols(box: np.ndarray) -> tuple[slice, slice]:

@@ -114,15 +114,16 @@ def test_marks_cut_together_or_alone_give_the_same_options(inks):
 @example(np.array([[1, 1, 1, 1, 1], [1, 0, 0, 0, 1], [1, 0, 1, 0, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]], np.uint8), 1)  # a dot in a ring
 def test_component_boxes_and_clear_ink_match_opencv_statistics(mask, high):
     """Boxes from outer contours (holes, nested pieces, ink on the border) equal OpenCV's
-    component statistics; `strong` is exactly 'holds a pixel >= high'."""
-    from edge.segment import _components
+    component statistics; 'holds clear ink' is exactly 'holds a pixel >= high'."""
+    from edge.segment import _components, _holds_clear_ink
 
     ink = (mask * np.arange(mask.size, dtype=np.int64).reshape(mask.shape) % 256).astype(np.uint8)
-    labels, boxes, strong = _components(mask, ink, high)
+    labels, boxes = _components(mask)
     n, expected_labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_32S)
     assert n == len(boxes) and (labels == expected_labels).all()
     assert (boxes[1:] == stats[1:, :4]).all()
-    assert [bool((ink[labels == i] >= high).any()) for i in range(1, n)] == strong[1:].tolist() and not strong[0]
+    strong = _holds_clear_ink(ink, labels, boxes, high, np.arange(n) % 2 == 1)  # odd labels only
+    assert strong.tolist() == [i % 2 == 1 and bool((ink[labels == i] >= high).any()) for i in range(n)]
 
 
 def _merge_by_restarting(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[list[int], Box]]:
@@ -169,6 +170,6 @@ def test_components_beyond_16_bit_labels():
 
     mask = np.zeros((500, 600), np.uint8)
     mask[::2, ::2] = 1
-    labels, boxes, strong = _components(mask, mask * 255, 200)
-    assert len(boxes) == 75_001 and labels.max() == 75_000 and strong[1:].all()
+    labels, boxes = _components(mask)
+    assert len(boxes) == 75_001 and labels.max() == 75_000 and labels.dtype == np.int32
     assert (boxes[-1] == [598, 498, 1, 1]).all()
