@@ -2,10 +2,10 @@
 
     python bench/knobs.py --data ../shared/datasets/mnist.npz [--scenes 500]
 
-The frame pipeline spends most of its time on marks wider than WIDE x their height, which
-are also tried as touching digits cut along paths found on PATH_ROWS rows. Each variant
-here changes one knob and reports frames/s (the bench/run.py scenes) beside recall,
-precision and whole-line accuracy on the README's scene sets (two seeds, clean and hard).
+Marks wider than WIDE x their height that no whole reading settles are also tried as
+touching digits, cut along paths found on PATH_ROWS rows. Each variant here changes one
+knob and reports frames/s (the bench/run.py scenes) beside recall, precision and
+whole-line accuracy on the README's scene sets (two seeds, clean and hard).
 Writes bench/knobs.md. Frames/s of different variants are measured interleaved, so their
 ratios hold on a noisy machine; the quality figures are exact.
 """
