@@ -54,6 +54,7 @@ def machine() -> dict:
         flags = next(line for line in cpuinfo.splitlines() if line.startswith("flags")).split()
         info["simd"] = " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni") if f in flags)
         info["mhz"] = float(next(line.split(":", 1)[1] for line in cpuinfo.splitlines() if line.startswith("cpu MHz")))
+        info["family"] = int(next(line.split(":", 1)[1] for line in cpuinfo.splitlines() if line.startswith("cpu family")))
     except (OSError, StopIteration):
         pass
     return info
@@ -235,17 +236,21 @@ def physical(macs: int, rows: list[dict], info: dict) -> dict:
     achieved = macs / edge_t  # MAC/s on one core
     ghz = info.get("mhz", 0) / 1e3
     simd = info.get("simd", "")
-    # Nominal per-cycle peaks on two 256-bit vector ports (Zen 4 runs AVX-512 that way; Intel
-    # server cores with two 512-bit units have twice these): VNNI's VPDPBUSD does 32 int8
-    # MACs per op; without it VPMADDUBSW + VPMADDWD + VPADDD need three ops for 32; FMA 8 fp32.
+    # Nominal per-cycle peaks on two vector ports. A 256-bit port: VNNI's VPDPBUSD does 32
+    # int8 MACs per op; without it VPMADDUBSW + VPMADDWD + VPADDD need three ops for 32; FMA 8
+    # fp32. Zen 4 runs AVX-512 on 256-bit ports; Zen 5 (AMD family 26) and Intel server cores
+    # with AVX-512 have two 512-bit ports, twice those figures.
     vnni = "vnni" in simd
-    peak_int8 = (64 if vnni else 21) * ghz * 1e9
-    peak_fp32 = 16 * ghz * 1e9
-    out = {"macs": macs, "achieved_gmac_s": achieved / 1e9, "int8_dot_product": vnni,
+    amd = "AMD" in info.get("cpu", "")
+    ports_512 = "avx512f" in simd and (info.get("family", 0) >= 26 if amd else True)
+    width = 2 if ports_512 else 1
+    peak_int8 = (64 if vnni else 21) * width * ghz * 1e9
+    peak_fp32 = 16 * width * ghz * 1e9
+    out = {"macs": macs, "achieved_gmac_s": achieved / 1e9, "int8_dot_product": vnni, "vector_bits": 512 if ports_512 else 256,
            "fraction_int8_peak": achieved / peak_int8 if ghz else None,
            "float_peer_gmac_s": macs / float_t / 1e9,
            "fraction_fp32_peak_float_peer": macs / float_t / peak_fp32 if ghz else None, "pi": {}}
-    frac = out["fraction_int8_peak"] or 0.05
+    frac = min(1.0, out["fraction_int8_peak"] or 0.05)  # above 1: the clock turbos past the nominal one
     for name, (i8, _f32, pghz) in PEAK_MAC_PER_CYCLE.items():
         out["pi"][name] = macs / (i8 * pghz * 1e9 * frac) * 1e6  # µs per digit at the same efficiency
     return out
@@ -280,10 +285,10 @@ def report(info, rows, layers, pipe, cli_figs, phys, train_figs) -> str:
            f"- {phys['macs'] / 1e6:.2f} M MACs per digit; the edge runtime reaches {phys['achieved_gmac_s']:.2f} GMAC/s on one core"
            + (f" = {100 * phys['fraction_int8_peak']:.0f}% of this core's nominal int8 peak; the fastest float peer "
               f"{phys['float_peer_gmac_s']:.1f} GMAC/s = {100 * phys['fraction_fp32_peak_float_peer']:.0f}% of its fp32 peak "
-              f"(peaks at the {info.get('mhz', 0):.0f} MHz /proc/cpuinfo reports; a core that turbos above it makes the true "
-              f"fractions lower, as a figure above 100% shows)"
+              f"(peaks for two {phys['vector_bits']}-bit vector ports at the {info.get('mhz', 0):.0f} MHz /proc/cpuinfo reports; "
+              f"a core that turbos above it makes the true fractions lower, as a figure above 100% shows)"
               if phys["fraction_int8_peak"] else ""),
-           "- estimated per digit at the same efficiency: "
+           "- estimated per digit at the same efficiency (at most 100%): "
            + "; ".join(f"{name}: {us:.0f} µs" for name, us in phys["pi"].items()), ""]
     md += ["## 6. Training (from the run folders)", "", "| run | images/s | wall time |", "|---|---|---|"]
     md += [f"| {name} | {f['train_images_per_second']:.0f} | {f['wall_seconds'] / 60:.1f} min |" for name, f in train_figs.items()]
