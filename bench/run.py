@@ -162,9 +162,10 @@ def pipeline(mnist, repeats: int) -> dict:
     rec = Recognizer(num_threads=1)
     rng = np.random.default_rng(5)
     scenes = pipeline_scenes(mnist, rng)
-    stages = {"segment": 0.0, "cuts": 0.0, "prepare": 0.0, "classify": 0.0, "total": 0.0}
+    stages = {"gray": 0.0, "segment": 0.0, "cuts": 0.0, "prepare": 0.0, "classify": 0.0, "total": 0.0}
     digits = inputs = cut_marks = 0
     for s in scenes:
+        stages["gray"] += median_time(lambda: to_gray(s.image), repeats)
         gray = to_gray(s.image)
         stages["segment"] += median_time(lambda: find_marks(gray), repeats)
         marks = find_marks(gray)
@@ -270,10 +271,10 @@ def report(info, rows, layers, pipe, cli_figs, phys, train_figs) -> str:
            "| layer | MACs | int8 µs | float32 µs | int8 / float32 |", "|---|---|---|---|---|"]
     md += [f"| {r['layer']} | {r['macs']:,} | {r['int8_us']:.1f} | {r['float32_us']:.1f} | {r['ratio']:.2f} |" for r in layers]
     md += ["", f"## 2. Frame pipeline (640x480, {pipe['digits_per_frame']:.1f} digits/frame, one core)", "",
-           f"{pipe['fps']:.0f} frames/s; per frame: segmentation {pipe['segment']:.2f} ms, cut search {pipe['cuts']:.2f} ms "
+           f"{pipe['fps']:.0f} frames/s; per frame: colour to gray {pipe['gray']:.2f} ms, segmentation {pipe['segment']:.2f} ms, cut search {pipe['cuts']:.2f} ms "
            f"({pipe['cut_marks_per_frame']:.1f} marks no whole reading settled), preparation {pipe['prepare']:.2f} ms and "
            f"classification {pipe['classify']:.2f} ms of {pipe['inputs_per_frame']:.1f} model inputs (in two calls: marks whole, "
-           f"then those cuts), total {pipe['total']:.2f} ms (the rest: choosing readings and lines).", "",
+           f"then those cuts), total {pipe['total']:.2f} ms (the rest: choosing readings, boxes and lines, the second call, and stages run together costing more than alone).", "",
            "| frame | digits | ms/frame |", "|---|---|---|"]
     md += [f"| {g['size']} | {g['digits']:.1f} | {g['ms']:.2f} |" for g in pipe["growth"]]
     md += ["", f"## 3-4. digitedge classify ({cli_figs['images']} JPEG scenes)", "",
