@@ -97,7 +97,8 @@ class Recognizer:
             n = len(split.pieces)
             if (c := by_mark.get(id(mark))) is None:
                 splits.append(split)
-                inputs.append(batch[a : a + n]), predictions.extend(preds[a : a + n])
+                inputs.append(batch[a : a + n])
+                predictions += preds[a : a + n]
             else:  # the pieces in `readings` order: the mark, its cut pieces, its core
                 k = len(c.pieces) - 1
                 splits.append(Splits(c.pieces + split.pieces[1:], c.options + [[o[0] + k] for o in split.options[1:]]))

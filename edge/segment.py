@@ -155,9 +155,9 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     strong = _holds_clear_ink(ink, labels, boxes, high, sized | wide)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
-    if (wide & strong).any():
+    if (welded := np.flatnonzero(wide & strong)).size:
         faint = (low + high) // 2
-        for i in np.flatnonzero(wide & strong).tolist():
+        for i in welded.tolist():
             box = _rows_cols(boxes[i])
             mask[box][(labels[box] == i) & (ink[box] <= faint)] = 0
         labels, boxes = _components(mask)
