@@ -149,6 +149,14 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     ink = ink_map(gray, cfg.polarity)
     noise, low, high = _thresholds(ink, cfg.min_contrast)
     mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low
+    # Marks and their halos lie inside the box round all ink: label and cut there alone.
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0:
+        return []
+    H, W = gray.shape
+    origin = (max(0, x - EDGE), max(0, y - EDGE))
+    inside = np.s_[origin[1] : min(H, y + h + EDGE), origin[0] : min(W, x + w + EDGE)]
+    ink, mask = ink[inside], mask[inside]
     labels, boxes = _components(mask)
     sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / 3  # shorter: specks
     wide = boxes[:, 2] > 1.3 * boxes[:, 3]
@@ -171,15 +179,14 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
         if boxes[i, 2:].max() >= 4 or np.count_nonzero(labels[_rows_cols(boxes[i])] == i) >= 4
     ]
     comps = sorted(comps, key=lambda c: -c[1].area)[:MAX_MARKS]  # pure noise must not explode
-    H, W = gray.shape
     marks = []
     for ids, box, core in _merge_pieces(comps, cfg.min_height):
         if box.h < cfg.min_height or box.h > 0.98 * H or box.w > 0.98 * W:
             continue
         if box.w > cfg.max_width * box.h:
             continue
-        alone = Mark(*_cut(ink, labels, core[0], core[1], noise)) if core else None
-        marks.append(Mark(*_cut(ink, labels, ids, box, noise), core=alone))
+        alone = Mark(*_cut(ink, labels, core[0], core[1], noise, origin)) if core else None
+        marks.append(Mark(*_cut(ink, labels, ids, box, noise, origin), core=alone))
     return marks
 
 
@@ -221,8 +228,9 @@ def _rows_cols(box: np.ndarray) -> tuple[slice, slice]:
     return np.s_[y : y + h, x : x + w]
 
 
-def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: int) -> tuple[Box, np.ndarray]:
-    """The mark's ink: its pixels plus a 2 px halo of faint edge above the noise floor."""
+def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: int, origin: tuple[int, int]) -> tuple[Box, np.ndarray]:
+    """The mark's ink: its pixels plus a 2 px halo of faint edge above the noise floor, and
+    its box in the frame, whose pixel `origin` (x, y) is the corner of `ink` and `labels`."""
     H, W = ink.shape
     x0, y0 = max(0, box.x - EDGE), max(0, box.y - EDGE)
     x1, y1 = min(W, box.x + box.w + EDGE), min(H, box.y + box.h + EDGE)
@@ -233,7 +241,7 @@ def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: i
     own = cv2.dilate(own.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE + 1, 2 * EDGE + 1)))
     above_noise = cv2.threshold(ink[y0:y1, x0:x1], noise, 0, cv2.THRESH_TOZERO)[1]
     top, left, crop = tight(np.multiply(above_noise, own))  # own is 0 or 1
-    return Box(x0 + left, y0 + top, crop.shape[1], crop.shape[0]), crop
+    return Box(origin[0] + x0 + left, origin[1] + y0 + top, crop.shape[1], crop.shape[0]), crop
 
 
 Group = tuple[list[int], Box]

@@ -27,3 +27,21 @@ def test_a_detached_long_top_bar_joins_its_digit():
     marks = find_marks(page)
     assert len(marks) == 1 and marks[0].box.w > 1.2 * marks[0].box.h  # one mark, bar included
     assert marks[0].core is not None  # and the digit without it is read too
+
+
+def test_marks_at_the_frame_edges_keep_their_ink_and_place():
+    """Marks are labelled and cut inside the box round all ink (with room for halos); marks
+    touching the frame's edges (halo clipped by the frame) and the ones that set that box
+    come out in frame pixels, with exactly their ink (255 - pixel on a white page)."""
+    page = np.full((240, 320), 255, np.uint8)
+    cv2.circle(page, (308, 40), 11, 0, 3, cv2.LINE_AA)  # touching the right edge
+    cv2.line(page, (300, 200), (319, 239), 40, 4, cv2.LINE_AA)  # the bottom-right corner, grey ink
+    cv2.rectangle(page, (150, 30), (175, 70), 0, 4, cv2.LINE_AA)  # the leftmost ink
+    page[50, 146] = 235  # a faint halo pixel left of all the clear ink
+    marks = find_marks(page)
+    assert len(marks) == 3 and sum(m.box.x + m.box.w == 320 for m in marks) == 2
+    assert sum(m.box.y + m.box.h == 240 for m in marks) == 1
+    assert min(m.box.x for m in marks) == 146  # the halo pixel is the rectangle's
+    for m in marks:
+        b = m.box
+        assert np.array_equal(m.ink, 255 - page[b.y : b.y + b.h, b.x : b.x + b.w])
