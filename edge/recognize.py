@@ -51,16 +51,14 @@ class Recognizer:
         gray = to_gray(image)
         marks = find_marks(gray, self.segment)
         splits, batch, preds = self.read(marks)
-        sure, doubtful, first = [], [], 0  # (digit, its model input)
-        for split in splits:
-            rows = [[first + i for i in opt] for opt in split.options]
-            for row in max(rows, key=lambda r: _score([preds[i] for i in r])):
-                p, piece = preds[row], split.pieces[row - first]
-                if p.label is not None and p.confidence >= self.min_confidence:
-                    sure.append((Digit(ink_box(piece), p.label, p.confidence), batch[row, :, :, 0]))
-                elif p.none < IN_NUMBER_NONE and p.if_digit >= self.min_confidence:
-                    doubtful.append((Digit(ink_box(piece), p.digit, p.if_digit), batch[row, :, :, 0]))
-            first += len(split.pieces)
+        pieces = [p for s in splits for p in s.pieces]
+        sure, doubtful = [], []  # (digit, its model input)
+        for row in (row for rows in choose(splits, preds) for row in rows):
+            p, piece = preds[row], pieces[row]
+            if p.label is not None and p.confidence >= self.min_confidence:
+                sure.append((Digit(ink_box(piece), p.label, p.confidence), batch[row, :, :, 0]))
+            elif p.none < IN_NUMBER_NONE and p.if_digit >= self.min_confidence:
+                doubtful.append((Digit(ink_box(piece), p.digit, p.if_digit), batch[row, :, :, 0]))
         sure_boxes = [d.box for d, _ in sure]
         kept = sure + [(d, x) for d, x in doubtful if in_a_number(d.box, sure_boxes)]
         inputs = {id(d): x for d, x in kept}
@@ -81,12 +79,8 @@ class Recognizer:
         whole = [Splits([m], [[0]]) for m in marks]
         _add_cores(marks, whole)
         batch, preds = self._classify([p for s in whole for p in s.pieces])
-        first, unsettled = 0, []
-        for mark, split in zip(marks, whole):
-            best = max(_score([p]) for p in preds[first : first + len(split.pieces)])
-            if mark.box.w > WIDE * mark.box.h and best <= PER_CUT:
-                unsettled.append(mark)
-            first += len(split.pieces)
+        unsettled = [mark for mark, rows in zip(marks, choose(whole, preds))
+                     if _wide(mark) and _score([preds[i] for i in rows]) <= PER_CUT]
         if not unsettled:
             return whole, batch, preds
         cut = split_options(unsettled)
@@ -117,11 +111,27 @@ class Recognizer:
 def readings(marks: list[Mark]) -> list[Splits]:
     """Every way to read each mark: whole; cut into touching digits if it is wide; without
     the pieces attached to it, if any."""
-    is_wide = [m.box.w > WIDE * m.box.h for m in marks]
+    is_wide = [_wide(m) for m in marks]
     cut = iter(split_options([m for m, wide in zip(marks, is_wide) if wide]))
     splits = [next(cut) if wide else Splits([m], [[0]]) for m, wide in zip(marks, is_wide)]
     _add_cores(marks, splits)
     return splits
+
+
+def choose(splits: list[Splits], preds: list[Prediction]) -> list[list[int]]:
+    """For each mark, the rows (into `preds`, the splits' pieces in order) of the reading the
+    model is surest of; the first of equals."""
+    chosen, first = [], 0
+    for split in splits:
+        rows = [[first + i for i in option] for option in split.options]
+        chosen.append(max(rows, key=lambda r: _score([preds[i] for i in r])))
+        first += len(split.pieces)
+    return chosen
+
+
+def _wide(mark: Mark) -> bool:
+    """Whether a mark is wide enough to be touching digits."""
+    return mark.box.w > WIDE * mark.box.h
 
 
 def _add_cores(marks: list[Mark], splits: list[Splits]) -> None:

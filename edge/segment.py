@@ -158,21 +158,19 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     inside = np.s_[origin[1] : min(H, y + h + EDGE), origin[0] : min(W, x + w + EDGE)]
     ink, mask = ink[inside], mask[inside]
     labels, boxes = _components(mask)
-    sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / 3  # shorter: specks
-    wide = boxes[:, 2] > 1.3 * boxes[:, 3]
-    strong = _holds_clear_ink(ink, labels, boxes, high, sized | wide)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
-    if (welded := np.flatnonzero(wide & strong)).size:
+    wide = boxes[:, 2] > 1.3 * boxes[:, 3]
+    if (welded := np.flatnonzero(_holds_clear_ink(ink, labels, boxes, high, wide))).size:
         faint = (low + high) // 2
         for i in welded.tolist():
             box = _rows_cols(boxes[i])
             mask[box][(labels[box] == i) & (ink[box] <= faint)] = 0
         labels, boxes = _components(mask)
-        sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / 3
-        strong = _holds_clear_ink(ink, labels, boxes, high, sized)
-    # Specks also hold fewer than 4 px (an 8-connected piece 4 px long or tall holds at
-    # least 4: only shorter ones are counted).
+    # Specks are shorter than a third of the smallest digit or hold fewer than 4 px (an
+    # 8-connected piece 4 px long or tall holds at least 4: only shorter ones are counted).
+    sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / 3
+    strong = _holds_clear_ink(ink, labels, boxes, high, sized)
     comps = [
         (i, Box(*boxes[i].tolist()))
         for i in np.flatnonzero(strong & sized).tolist()
@@ -228,6 +226,9 @@ def _rows_cols(box: np.ndarray) -> tuple[slice, slice]:
     return np.s_[y : y + h, x : x + w]
 
 
+_HALO = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE + 1, 2 * EDGE + 1))
+
+
 def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: int, origin: tuple[int, int]) -> tuple[Box, np.ndarray]:
     """The mark's ink: its pixels plus a 2 px halo of faint edge above the noise floor, and
     its box in the frame, whose pixel `origin` (x, y) is the corner of `ink` and `labels`."""
@@ -238,7 +239,7 @@ def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: i
     own = sub_labels == ids[0]
     for i in ids[1:]:
         own |= sub_labels == i
-    own = cv2.dilate(own.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE + 1, 2 * EDGE + 1)))
+    own = cv2.dilate(own.view(np.uint8), _HALO)
     above_noise = cv2.threshold(ink[y0:y1, x0:x1], noise, 0, cv2.THRESH_TOZERO)[1]
     top, left, crop = tight(np.multiply(above_noise, own))  # own is 0 or 1
     return Box(origin[0] + x0 + left, origin[1] + y0 + top, crop.shape[1], crop.shape[0]), crop

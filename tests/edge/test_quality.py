@@ -116,14 +116,10 @@ def test_touching_digits_are_split(recognizer, mnist):
 
 def _chosen(splits, preds) -> list[list[tuple]]:
     """Per mark, the pieces of the reading the recognizer keeps, with their predictions."""
-    from edge.recognize import _score
+    from edge.recognize import choose
 
-    out, first = [], 0
-    for split in splits:
-        option = max(split.options, key=lambda o: _score([preds[first + i] for i in o]))
-        out.append([(split.pieces[i].box, preds[first + i]) for i in option])
-        first += len(split.pieces)
-    return out
+    pieces = [p for s in splits for p in s.pieces]
+    return [[(pieces[i].box, preds[i]) for i in rows] for rows in choose(splits, preds)]
 
 
 @pytest.mark.parametrize("difficulty", ["clean", "hard"])
