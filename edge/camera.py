@@ -9,6 +9,7 @@ backoff.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -28,26 +29,48 @@ class SourceError(RuntimeError):
     """A frame source could not be opened (or reopened)."""
 
 
+MIN_READ_TIMEOUT_S, MAX_READ_TIMEOUT_S = 0.1, 600.0
+
+
+def _capture(target: int | str, read_timeout_s: float) -> Any:
+    """cv2.VideoCapture with FFmpeg's own open and read timeouts set, so a read blocked on a
+    stalled network stream returns by itself (a reader abandoned on a stall then ends)."""
+    ms = int(1000 * max(read_timeout_s, 1.0))
+    return cv2.VideoCapture(target, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 3 * ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+
+
 class _Reader(threading.Thread):
     """Reads a live capture in the background and keeps only the newest frame, so a stalled
-    stream shows up as a timeout instead of a hang, and a slow consumer never lags behind."""
+    stream shows up as a timeout instead of a hang, and a slow consumer never lags behind.
+
+    The reader owns its capture and is the only thread that touches it: releasing a capture
+    while another thread is blocked in its `read()` crashes FFmpeg (SIGSEGV in libavutil).
+    A stalled reader is abandoned with `stop()`; it releases the capture itself once the
+    blocked read returns (FFmpeg's own read timeout bounds that wait)."""
 
     def __init__(self, cap: Any) -> None:
-        super().__init__(daemon=True)
+        super().__init__(daemon=True, name="digitedge-reader")
         self.cap, self.frames, self.stopped = cap, queue.Queue(maxsize=1), threading.Event()
 
+    def stop(self) -> None:
+        """Ask the reader to end and release its capture; never blocks."""
+        self.stopped.set()
+
     def run(self) -> None:
-        while not self.stopped.is_set():
-            ok, frame = self.cap.read()
-            if not ok or frame is None or not frame.size:
-                break
-            with contextlib.suppress(queue.Empty):
-                self.frames.get_nowait()  # drop the older frame
-            self.frames.put(frame)
-        while not self.stopped.is_set():  # a failed read ends this reader, after the last good frame
-            with contextlib.suppress(queue.Full):
-                self.frames.put(None, timeout=0.5)
-                return
+        try:
+            while not self.stopped.is_set():
+                ok, frame = self.cap.read()
+                if not ok or frame is None or not frame.size:
+                    break
+                with contextlib.suppress(queue.Empty):
+                    self.frames.get_nowait()  # drop the older frame
+                self.frames.put(frame)
+            while not self.stopped.is_set():  # a failed read ends this reader, after the last good frame
+                with contextlib.suppress(queue.Full):
+                    self.frames.put(None, timeout=0.5)
+                    return
+        finally:
+            self.cap.release()
 
 
 class VideoSource:
@@ -60,12 +83,16 @@ class VideoSource:
     """
 
     def __init__(self, spec: str, loop: bool = False, read_timeout_s: float = 10.0, reconnect_tries: int = 5,
-                 backoff_s: float = 0.5, opener: Callable[[int | str], Any] = cv2.VideoCapture) -> None:
+                 backoff_s: float = 0.5, opener: Callable[[int | str], Any] | None = None) -> None:
+        if not MIN_READ_TIMEOUT_S <= read_timeout_s <= MAX_READ_TIMEOUT_S:
+            raise ValueError(f"read timeout must be {MIN_READ_TIMEOUT_S}..{MAX_READ_TIMEOUT_S} s, got {read_timeout_s}")
+        if reconnect_tries < 0:
+            raise ValueError(f"reconnect tries must be >= 0, got {reconnect_tries}")
         self.spec, self.loop = spec, loop
         self.is_file = Path(spec).is_file()
         self.read_timeout_s, self.reconnect_tries, self.backoff_s = read_timeout_s, reconnect_tries, backoff_s
-        self.opener = opener
-        self.cap: Any = None
+        self.opener = opener or functools.partial(_capture, read_timeout_s=read_timeout_s)
+        self.cap: Any = None  # a file's capture; a live one belongs to `reader`
         self.reader: _Reader | None = None
         self.ended = False  # a file reached its end
         self.reconnects = 0
@@ -75,14 +102,15 @@ class VideoSource:
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"cannot open video source {self.spec!r}")
-        self.cap = cap
-        if not self.is_file:
+        if self.is_file:
+            self.cap = cap
+        else:  # the reader thread owns a live capture: only it reads or releases it
             self.reader = _Reader(cap)
             self.reader.start()
 
     def _close(self) -> None:
-        if self.reader is not None:
-            self.reader.stopped.set()
+        if self.reader is not None:  # abandoned, never waited on: it may be blocked in read()
+            self.reader.stop()
             self.reader = None
         if self.cap is not None:
             self.cap.release()

@@ -13,10 +13,37 @@ from typing import IO
 
 import cv2
 
-from edge.camera import SourceError, StableReading, open_source
+from edge.camera import MAX_READ_TIMEOUT_S, MIN_READ_TIMEOUT_S, SourceError, StableReading, open_source
 from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from edge.recognize import MIN_CONFIDENCE
 from edge.segment import SegmentConfig
+
+
+def read_timeout(text: str) -> float:
+    """argparse type of --read-timeout: seconds within the bounds a live source accepts."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not MIN_READ_TIMEOUT_S <= value <= MAX_READ_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(f"{text} s is outside {MIN_READ_TIMEOUT_S:g}..{MAX_READ_TIMEOUT_S:g} s")
+    return value
+
+
+def tries(text: str) -> int:
+    """argparse type of --reconnect-tries: a count >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
+def add_source_options(p: argparse.ArgumentParser) -> None:
+    """The options of a live source, shared by `camera` and `serve`."""
+    p.add_argument("--read-timeout", type=read_timeout, default=10.0, metavar="SECONDS",
+                   help=f"seconds without a frame before a live source counts as stalled and is reopened "
+                   f"({MIN_READ_TIMEOUT_S:g}..{MAX_READ_TIMEOUT_S:g}, default 10)")
+    p.add_argument("--reconnect-tries", type=tries, default=5, metavar="N",
+                   help="drops in a row before giving up (default 5; pauses double from 0.5 s)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,8 +62,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-fps", type=float, default=0, help="process at most N frames per second (0 = as fast as possible)")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0 = no limit)")
     p.add_argument("--loop", action="store_true", help="replay a video file from the start when it ends")
-    p.add_argument("--read-timeout", type=float, default=10.0, help="seconds without a frame before a live source counts as dropped (default 10)")
-    p.add_argument("--reconnect-tries", type=int, default=5, help="drops in a row before giving up with exit 1 (default 5; pauses double from 0.5 s)")
+    add_source_options(p)
     p.add_argument("--window", type=int, default=5, help="frames in the stable-reading vote (default 5)")
     p.add_argument("--votes", type=int, default=3, help="frames that must agree (default 3)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from edge.batch import decode_image, result_row
+from edge.camera_cli import add_source_options
 from edge.cli import EXIT_OK, EXIT_USAGE
 from edge.recognize import Recognizer
 
@@ -38,8 +39,9 @@ PAGE = Path(__file__).with_name("web") / "index.html"
 class Live:
     """The camera loop of `serve --source`: latest annotated JPEG and reading, shared by threads."""
 
-    def __init__(self, source: str, recognizer: Recognizer) -> None:
+    def __init__(self, source: str, recognizer: Recognizer, read_timeout_s: float = 10.0, reconnect_tries: int = 5) -> None:
         self.source, self.recognizer = source, recognizer
+        self.read_timeout_s, self.reconnect_tries = read_timeout_s, reconnect_tries
         self.jpeg: bytes | None = None
         self.state: dict[str, Any] = {"camera": True, "frame": -1, "lines": [], "stable": [], "fps": 0.0}
         self.cond = threading.Condition()
@@ -51,7 +53,7 @@ class Live:
 
         stable, n, last = StableReading(), 0, time.monotonic()
         try:
-            with open_source(self.source) as frames:
+            with open_source(self.source, read_timeout_s=self.read_timeout_s, reconnect_tries=self.reconnect_tries) as frames:
                 for frame in frames:
                     if self.stopped.is_set():
                         return
@@ -151,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 to reach it from a phone)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--source", help="camera for the live view: 0, /dev/videoN, FILE, rtsp://... or picamera")
+    add_source_options(p)
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     p.add_argument("--max-bytes", type=int, default=10_000_000, help="largest accepted upload (default 10 MB)")
     return p
@@ -160,7 +163,7 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     recognizer = Recognizer(args.model)
-    live = Live(args.source, Recognizer(args.model)) if args.source else None  # its own interpreter
+    live = Live(args.source, Recognizer(args.model), args.read_timeout, args.reconnect_tries) if args.source else None  # its own interpreter
     if live:
         threading.Thread(target=live.run, daemon=True).start()
     try:
