@@ -31,7 +31,8 @@ from edge import interpreter as interp  # noqa: E402
 from edge.model import DEFAULT_MODEL, Classifier  # noqa: E402
 from edge.preprocess import prepare  # noqa: E402
 from edge.recognize import Recognizer  # noqa: E402
-from edge.segment import find_marks, split_options, to_gray  # noqa: E402
+from edge.images import to_gray  # noqa: E402
+from edge.segment import find_marks, split_options  # noqa: E402
 from train.data import load_mnist, prepare_data  # noqa: E402
 from train.scenes import make_scene  # noqa: E402
 

@@ -24,10 +24,9 @@ import cv2
 import numpy as np
 
 from edge.data import Recognition
+from edge.images import IMAGE_SUFFIXES, read_image
 from edge.recognize import Recognizer
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
-MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
 CSV_FIELDS = ["path", "lines", "digits", "error"]
 
 
@@ -51,42 +50,6 @@ def collect(paths: Iterable[str | Path], recursive: bool = False) -> list[Item]:
         else:  # a file, or something missing: either way it gets a row
             items.setdefault(str(arg), Item(arg, Path(arg.name)))
     return [items[k] for k in sorted(items)]
-
-
-def read_image(path: Path) -> np.ndarray:
-    """Decode an image file of any depth and channel count; ValueError names the problem."""
-    return decode_image(np.fromfile(path, np.uint8))  # fromfile works for any file name, unlike cv2.imread
-
-
-def decode_image(data: np.ndarray) -> np.ndarray:
-    """Decode encoded image bytes (files and uploads alike), refusing decompression bombs."""
-    if data.size == 0:
-        raise ValueError("empty file")
-    _check_pixels(data)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise ValueError("not a decodable image")
-    return image
-
-
-def _check_pixels(data: np.ndarray) -> None:
-    """Refuse huge images from the header alone (PNG/JPEG), without allocating them."""
-    head = data[:65536].tobytes()
-    w = h = 0
-    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
-        w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    elif head.startswith(b"\xff\xd8"):
-        i = 2
-        while i + 9 < len(head):
-            if head[i] != 0xFF:
-                break
-            marker, size = head[i + 1], int.from_bytes(head[i + 2 : i + 4], "big")
-            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-                h, w = int.from_bytes(head[i + 5 : i + 7], "big"), int.from_bytes(head[i + 7 : i + 9], "big")
-                break
-            i += 2 + size
-    if w * h > MAX_PIXELS:
-        raise ValueError(f"image is {w}x{h} = {w * h} pixels, over the limit of {MAX_PIXELS}")
 
 
 def result_row(path: Path, result: Recognition | None, error: str | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from edge.data import Recognition
-from edge.segment import to_gray
+from edge.images import to_gray
 
 
 def draw_recognition(image: np.ndarray, result: Recognition, header: str | None = None) -> np.ndarray:

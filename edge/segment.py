@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from edge.data import Box
+from edge.images import to_gray
 from edge.preprocess import tight
 
 Polarity = Literal["auto", "dark", "light"]
@@ -53,28 +54,6 @@ class Mark:
     box: Box
     ink: np.ndarray
     core: Mark | None = None
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """BGR, BGRA or grayscale of any integer/float depth -> uint8 grayscale."""
-    if image.ndim not in (2, 3):
-        raise ValueError(f"image must be 2-D or 3-D, got shape={image.shape}")
-    if image.dtype == np.uint16:  # depth first, so the colour conversion always sees 8 bits
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        image = np.nan_to_num(image.astype(np.float32))
-        if image.size and image.max() <= 1.0:
-            image = image * 255.0
-        image = np.clip(image, 0, 255).astype(np.uint8)
-    if image.ndim == 3:
-        channels = image.shape[2]
-        if channels not in (1, 3, 4):
-            raise ValueError(f"image has {channels} channels, expected 1, 3 or 4")
-        if channels == 4:  # transparent means paper (a canvas drawing, a logo): white behind it
-            alpha = image[:, :, 3:4].astype(np.float32) / 255
-            image = (image[:, :, :3] * alpha + 255 * (1 - alpha) + 0.5).astype(np.uint8)
-        image = image[:, :, 0] if channels == 1 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    return image
 
 
 def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:

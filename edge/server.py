@@ -27,7 +27,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from edge.batch import decode_image, result_row
+from edge.batch import result_row
+from edge.images import decode_image
 from edge.camera_cli import add_source_options
 from edge.cli import EXIT_OK, EXIT_USAGE
 from edge.recognize import Recognizer

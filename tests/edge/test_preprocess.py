@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.batch import read_image
+from edge.images import read_image
 from edge.preprocess import BOX, SIZE, prepare
 from edge.segment import find_marks
 from train.data import prepare_data
