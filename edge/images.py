@@ -6,49 +6,51 @@ the conversion of every depth and channel count are written once.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"}
+from edge.headers import UnsizedImage, dimensions
+
+# Every format OpenCV's imdecode reads (and edge.headers sizes), by its usual suffixes.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif", ".avif",
+                  ".pgm", ".ppm", ".pbm", ".pnm", ".pam", ".pfm", ".ras", ".sr", ".hdr", ".pic", ".jp2", ".j2k"}
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
+MAX_FILE_BYTES = 200_000_000  # and files no photo or scan needs
 
 
 def read_image(path: Path) -> np.ndarray:
-    """Decode an image file of any depth and channel count; ValueError names the problem."""
+    """Decode an image file of any depth and channel count; ValueError names the problem.
+    Only regular files are opened: a FIFO or device named like an image would block."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError("not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ValueError(f"file is {info.st_size} bytes, over the limit of {MAX_FILE_BYTES}")
     return decode_image(np.fromfile(path, np.uint8))  # fromfile works for any file name, unlike cv2.imread
 
 
 def decode_image(data: np.ndarray) -> np.ndarray:
-    """Decode encoded image bytes (files and uploads alike), refusing decompression bombs."""
+    """Decode encoded image bytes (files and uploads alike). The size comes from the header
+    first: a format that cannot be sized, or an image over MAX_PIXELS, is never decoded."""
     if data.size == 0:
         raise ValueError("empty file")
-    _check_pixels(data)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        w, h = dimensions(data)
+    except UnsizedImage as exc:
+        raise ValueError(f"not a decodable image: {exc}") from None  # never decoded
+    if w * h > MAX_PIXELS:
+        raise ValueError(f"image is {w}x{h} = {w * h} pixels, over the limit of {MAX_PIXELS}")
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. an allocation refused under a memory limit
+        raise ValueError(f"the decoder failed ({exc.err})") from None
     if image is None or image.size == 0:
         raise ValueError("not a decodable image")
     return image
-
-
-def _check_pixels(data: np.ndarray) -> None:
-    """Refuse huge images from the header alone (PNG/JPEG), without allocating them."""
-    head = data[:65536].tobytes()
-    w = h = 0
-    if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
-        w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    elif head.startswith(b"\xff\xd8"):
-        i = 2
-        while i + 9 < len(head):
-            if head[i] != 0xFF:
-                break
-            marker, size = head[i + 1], int.from_bytes(head[i + 2 : i + 4], "big")
-            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-                h, w = int.from_bytes(head[i + 5 : i + 7], "big"), int.from_bytes(head[i + 7 : i + 9], "big")
-                break
-            i += 2 + size
-    if w * h > MAX_PIXELS:
-        raise ValueError(f"image is {w}x{h} = {w * h} pixels, over the limit of {MAX_PIXELS}")
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

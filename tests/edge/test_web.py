@@ -61,6 +61,11 @@ def test_api_refuses_bad_requests(server, tmp_path):
     _png_bomb(bomb)  # ~400 KB, under the body limit, 400 MB decoded
     status, body = post(server + "/api/recognize", bomb.read_bytes())
     assert status == 400 and "over the limit" in body["error"]
+    from tests.edge.test_bombs import _gif_bomb, _webp_bomb
+
+    for data in (_webp_bomb(), _gif_bomb()):  # 10 KB that decoded to gigabytes
+        status, body = post(server + "/api/recognize", data)
+        assert status == 400 and "over the limit" in body["error"]
     with urllib.request.urlopen(server + "/api/state") as r:
         assert json.loads(r.read()) == {"camera": False}
 
