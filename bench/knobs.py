@@ -24,15 +24,15 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.run import pipeline_scenes  # noqa: E402
-from edge import recognize, segment  # noqa: E402
+from edge import cuts, recognize  # noqa: E402
 from edge.recognize import Recognizer  # noqa: E402
 from train.data import load_mnist  # noqa: E402
 from train.scenes import scene_stream, score  # noqa: E402
 
 VARIANTS = {  # name: (WIDE, PATH_ROWS)
-    "shipped": (recognize.WIDE, segment.PATH_ROWS),
-    "WIDE 0.9": (0.9, segment.PATH_ROWS),
-    "WIDE 1.0": (1.0, segment.PATH_ROWS),
+    "shipped": (recognize.WIDE, cuts.PATH_ROWS),
+    "WIDE 0.9": (0.9, cuts.PATH_ROWS),
+    "WIDE 1.0": (1.0, cuts.PATH_ROWS),
     "PATH_ROWS 24": (recognize.WIDE, 24),
     "PATH_ROWS 16": (recognize.WIDE, 16),
 }
@@ -40,7 +40,7 @@ SEEDS = (2026, 7)
 
 
 def use(variant: str) -> None:
-    recognize.WIDE, segment.PATH_ROWS = VARIANTS[variant]
+    recognize.WIDE, cuts.PATH_ROWS = VARIANTS[variant]
 
 
 def main() -> int:

@@ -32,7 +32,8 @@ from edge.model import DEFAULT_MODEL, Classifier  # noqa: E402
 from edge.preprocess import prepare  # noqa: E402
 from edge.recognize import Recognizer  # noqa: E402
 from edge.images import to_gray  # noqa: E402
-from edge.segment import find_marks, split_options  # noqa: E402
+from edge.cuts import split_options  # noqa: E402
+from edge.segment import find_marks  # noqa: E402
 from train.data import load_mnist, prepare_data  # noqa: E402
 from train.scenes import make_scene  # noqa: E402
 

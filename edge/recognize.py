@@ -20,7 +20,8 @@ from edge.lines import group_lines, read_line
 from edge.model import Classifier, Prediction
 from edge.preprocess import SIZE, prepare
 from edge.images import to_gray
-from edge.segment import Mark, SegmentConfig, Splits, find_marks, split_options
+from edge.cuts import Splits, split_options
+from edge.segment import Mark, SegmentConfig, find_marks
 
 WIDE = 0.8  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece

@@ -79,7 +79,8 @@ def test_histogram_figures_match_their_definitions(a):
 @given(arrays(np.uint8, st.tuples(st.integers(8, 40), st.integers(16, 90))))
 def test_cut_pieces_stay_inside_the_mark(ink):
     """Whatever the ink, every piece of every split option lies inside the mark's box."""
-    from edge.segment import Mark, split_options
+    from edge.cuts import split_options
+    from edge.segment import Mark
 
     if not ink.any():
         return
@@ -97,7 +98,8 @@ def test_cut_pieces_stay_inside_the_mark(ink):
 def test_marks_cut_together_or_alone_give_the_same_options(inks):
     """The path search serves all marks of a frame at once; marks of other heights beside a
     mark (free rows ahead of the shorter ones) must not change its cuts."""
-    from edge.segment import Mark, split_options
+    from edge.cuts import split_options
+    from edge.segment import Mark
 
     marks = [Mark(Box(0, 0, ink.shape[1], ink.shape[0]), ink) for ink in inks if ink.any()]
     together = split_options(marks)
