@@ -29,6 +29,10 @@ from edge.preprocess import tight
 Polarity = Literal["auto", "dark", "light"]
 MAX_MARKS = 300
 EDGE = 2  # px of faint halo kept around a mark's pixels
+SHARP_EDGE = 0.25  # a sheet's rim on a 160 px copy: at least this share of its contrast per pixel
+SHADE = 0.5  # the sheet's paper stands at least this share of its contrast above the desk
+RIM = 4  # px of the 160 px copy left out inside a sheet's outline: its edge, shaded or curled
+PART_LEVEL = 0.15  # parts of one sheet lie within this share of its contrast of its largest part
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class SegmentConfig:
     min_height: int = 10  # px; smaller marks are specks
     min_contrast: int = 40  # ink levels (0..255) a stroke must reach somewhere
     max_width: float = 5.0  # w/h beyond this is a ruled line, not (touching) digits
+    find_page: bool = True  # a sheet on a darker desk: read the sheet alone, its paper sets the polarity
+    desk_ratio: float = 0.6  # a desk is at most this bright relative to the sheet on it (a shadow is brighter)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,60 @@ class Mark:
     box: Box
     ink: np.ndarray
     core: Mark | None = None
+
+
+def find_page(gray: np.ndarray, desk_ratio: float = 0.6) -> np.ndarray | None:
+    """The sheet of paper in a photo of it lying on a darker desk, as a 0/1 mask of the frame
+    (its convex hull: sheets and sticky notes are convex even under perspective, and a
+    shadow across one must not cut it in two), or None when the paper fills the frame or no
+    sheet stands out. Found on a copy of at most 160 px, with the ink closed away first."""
+    h, w = gray.shape
+    f = min(1.0, 160 / max(h, w))
+    plain = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    small = cv2.morphologyEx(plain, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    bright = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))  # cut thin bridges to bright desk
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    if n < 2:
+        return None
+    sheet = (labels == 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())).view(np.uint8)
+    hull = np.zeros_like(small)
+    cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(sheet))], 1)
+    if not 0.05 <= hull.mean() <= 0.92 or bright[hull == 1].mean() < 0.8:
+        return None  # no sheet; the paper is the frame (a margin of desk at most); or bright strokes, not paper
+    paper, desk = float(np.median(small[hull == 1])), float(np.median(small[hull == 0]))
+    if desk > desk_ratio * paper:
+        return None
+    step = paper - desk
+    # A sheet's edge is sharp; a shadow's or a glow's is soft. Along the sheet's outline (off
+    # the frame's border) the paper must fall to the desk within a few pixels of this copy.
+    rim = cv2.morphologyEx(sheet, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    rim[[0, -1], :] = rim[:, [0, -1]] = 0
+    if not rim.any():
+        return None
+    gx, gy = cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1)
+    if float(np.median(cv2.magnitude(gx, gy)[rim == 1])) / 8 < SHARP_EDGE * step:
+        return None
+    # The sheet: inside the hull, bright (a shadow on it rarely falls halfway to the desk)
+    # and cut along its outline, where a highlight of the desk would join it.
+    outline = cv2.dilate(cv2.Canny(plain, step / 2, step), np.ones((3, 3), np.uint8))
+    body = ((cv2.medianBlur(plain, 5) > desk + SHADE * step) & (hull == 1) & (outline == 0)).view(np.uint8)
+    body = cv2.morphologyEx(body, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    n, parts, areas = cv2.connectedComponentsWithStats(body, connectivity=4)[:3]
+    if n < 2:
+        return None
+    # Ink cuts the sheet into parts; a highlight of the desk is a part too, but darker.
+    level = [float(np.median(plain[parts == i])) if areas[i, cv2.CC_STAT_AREA] >= 0.01 * body.size else -1.0 for i in range(n)]
+    main = 1 + int(areas[1:, cv2.CC_STAT_AREA].argmax())
+    keep = [i for i in range(1, n) if level[i] >= level[main] - PART_LEVEL * step]
+    sheet = np.zeros((small.shape[0], small.shape[1]), np.float32)  # convex again: ink cut bays into it
+    cv2.fillPoly(sheet, [cv2.convexHull(cv2.findNonZero(np.isin(parts, keep).view(np.uint8)))], 1.0)
+    sheet = cv2.dilate(sheet, np.ones((5, 5), np.uint8))  # back over the outline cut away
+    page = (cv2.resize(sheet, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5).view(np.uint8)
+    # And it is paper: what is written on it is darker than it, not lighter (a glow on a
+    # blackboard is bright and sharp-rimmed too, but its strokes are bright).
+    low, mid, high = np.percentile(gray[::2, ::2][page[::2, ::2] == 1], [0.5, 50, 99.5])
+    return page if mid - low > high - mid else None
 
 
 def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
@@ -75,9 +135,9 @@ def _thresholds(ink: np.ndarray, min_contrast: int) -> tuple[int, int, int]:
     The noise floor is robust (median + 4 sigma from the MAD): on a clean page it is 0, so a
     mark's faint anti-aliased edge is kept exactly. Marks are regions above a third of the
     clear-ink level (Otsu, never below `min_contrast`) holding at least one clear-ink pixel.
-    All three come from one histogram.
+    All three come from one histogram. `ink` may also be a 1-D sample (the paper of a sheet).
     """
-    hist = _histogram(ink[::2, ::2] if ink.size > 40_000 else ink)
+    hist = _histogram(ink[::2, ::2] if ink.ndim == 2 and ink.size > 40_000 else ink)
     median = _median(hist)
     deviation = np.zeros(256, np.int64)  # histogram of |pixel - median|, folded from `hist`
     deviation[: 256 - median] += hist[median:]
@@ -121,8 +181,17 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     gray = to_gray(image)
     if gray.size == 0:
         return []
-    ink = ink_map(gray, cfg.polarity)
-    noise, low, high = _thresholds(ink, cfg.min_contrast)
+    page = find_page(gray, cfg.desk_ratio) if cfg.find_page and cfg.polarity != "light" else None
+    if page is None:
+        ink = ink_map(gray, cfg.polarity)
+        noise, low, high = _thresholds(ink, cfg.min_contrast)
+    else:  # the desk takes the paper's level, so it holds no ink and bends no background
+        paper = int(np.median(gray[page == 1][::16]))
+        ink = ink_map(np.where(page == 1, gray, np.uint8(paper)), "dark")
+        rim = round(RIM * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
+        inner = cv2.erode(page, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))).view(bool)
+        ink[~inner] = 0
+        noise, low, high = _thresholds(ink[inner][::4], cfg.min_contrast)  # levels of the sheet alone
     mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low
     # Marks and their halos lie inside the box round all ink: label and cut there alone.
     x, y, w, h = cv2.boundingRect(mask)
@@ -258,7 +327,7 @@ def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[l
 
 
 def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group | None]]:
-    """Give a broken-off stroke (much shorter than a neighbour, touching its box) back to it,
+    """Give a broken-off stroke (at most half as tall as a neighbour, touching its box) back to it,
     unless the result would be wider than a digit — or, for a flat stroke across the top (the
     detached bar of a 5 or 7, often long), wider than 1.5 digit heights. Dots stay apart:
     they are too small. Each group comes with its core (the host before anything was
@@ -268,7 +337,7 @@ def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group |
     for ids, box in groups:
         host = None
         for k, (_, big, _) in enumerate(kept):
-            if big.h < 1.6 * box.h:  # most pairs: digits of about one height
+            if big.h < 2 * box.h:  # most pairs: digits of about one height, or a short digit beside a tall one
                 continue
             gap = max(big.x - (box.x + box.w), box.x - (big.x + big.w))
             inside_y = big.y - 0.25 * big.h <= box.cy <= big.y + 1.25 * big.h
