@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -35,6 +36,7 @@ class Scene:
     boxes: list[Box] = field(default_factory=list)  # one per digit, reading order
     labels: list[int] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    conditions: dict[str, object] = field(default_factory=dict)  # what a photo-like scene shows
 
 
 def _digit_patch(img: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -176,10 +178,11 @@ def _iou(a: Box, b: Box) -> float:
     return inter / float(a.area + b.area - inter) if inter else 0.0
 
 
-def score(recognize, scenes: list[Scene]) -> dict[str, float]:
+def score(recognize, scenes: Iterable[Scene]) -> dict[str, float]:
     """Detection recall and precision (IoU >= 0.5), digit accuracy and whole-line exact match."""
-    truth_n = found_n = matched = correct = lines_total = lines_ok = 0
+    truth_n = found_n = matched = correct = lines_total = lines_ok = n = 0
     for scene in scenes:
+        n += 1
         result = recognize(scene.image)
         taken: set[int] = set()
         for box, label in zip(scene.boxes, scene.labels):
@@ -200,7 +203,7 @@ def score(recognize, scenes: list[Scene]) -> dict[str, float]:
                 remaining.remove(line)
                 lines_ok += 1
     return {
-        "scenes": len(scenes),
+        "scenes": n,
         "digits": truth_n,
         "recall": matched / max(truth_n, 1),
         "precision": matched / max(found_n, 1),
@@ -217,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=4, help="scenes of each difficulty")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--video", action="store_true", help="also write video.avi (MJPG) of a moving page")
-    p.add_argument("--score", type=int, metavar="N", help="instead of writing files, read N scenes of each difficulty with --model and print quality figures as JSON")
+    p.add_argument("--score", type=int, metavar="N", help="instead of writing files, read N scenes of each tier with --model and print quality figures as JSON")
+    p.add_argument("--tiers", default="clean,hard,photo", help="tiers to --score: clean, hard, photo (photo-like, 2-12 MP; train.photoscenes)")
     p.add_argument("--model", help="int8 model for --score (default: the bundled one)")
     args = p.parse_args(argv)
     from train.data import DataError, load_mnist
@@ -230,11 +234,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.score:
         from edge.recognize import Recognizer
 
+        from train.photoscenes import photo_stream
+
         recognizer = Recognizer(args.model)
-        for difficulty in ("clean", "hard"):
-            stream = scene_stream(mnist.x_test, mnist.y_test, args.seed, difficulty)
-            figures = score(recognizer.recognize, [next(stream) for _ in range(args.score)])
-            print(json.dumps({"difficulty": difficulty, **{k: round(v, 4) for k, v in figures.items()}}))
+        for tier in args.tiers.split(","):
+            if tier == "photo":
+                stream = photo_stream(mnist.x_test, mnist.y_test, args.seed)
+            elif tier in ("clean", "hard"):
+                stream = scene_stream(mnist.x_test, mnist.y_test, args.seed, tier)  # type: ignore[arg-type]
+            else:
+                print(f"scenes: unknown tier {tier!r} (clean, hard, photo)", file=sys.stderr)
+                return 2
+            figures = score(recognizer.recognize, (next(stream) for _ in range(args.score)))
+            print(json.dumps({"difficulty": tier, **{k: round(v, 4) for k, v in figures.items()}}), flush=True)
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     truth = {}

@@ -1,0 +1,211 @@
+"""Photo-like scenes: what real phone photos of handwritten numbers have, with ground truth.
+
+The clean and hard tiers (`train.scenes`) put MNIST bitmaps on generated paper. Real photos
+differ, and each difference here was seen on real photos the recognizer missed:
+
+- pen strokes: each digit's skeleton is stroked again with a pen of a chosen width, from a
+  thin ballpoint (1-2 px on a big digit) to a marker, in black, blue or pencil grey;
+- paper: white, or a yellow note; plain, ruled or grid, the lines running through digits;
+- a sheet lying on a dark, grainy desk, in perspective, or paper filling the frame;
+- wide handwriting: digits of one number spaced up to a digit height apart;
+- exposure: dim and underexposed photos, vignetting, a shadow across the page, noise;
+- lone digits (a crop, a form cell) and photos of 2 to 12 megapixels.
+
+Only numpy and OpenCV. `python -m train.scenes --score N` reports this tier as "photo".
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edge.data import Box
+from train.scenes import Scene
+
+INKS = {"black": (40, 35, 30), "blue": (150, 70, 25), "pencil": (110, 110, 110)}  # BGR of full ink
+SIZES = ((1600, 1200), (2048, 1536), (3000, 2250), (4000, 3000))  # 2 to 12 MP
+BASE_WIDTH = 1000  # scenes are drawn at this width, then resized to the photo's size
+
+
+def skeleton(img: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a digit bitmap (nonzero = ink): its one-pixel-wide centre line."""
+    s = np.pad((img > 100).astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p = [np.roll(np.roll(s, -dy, 0), -dx, 1) for dy, dx in
+                 ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))]  # P2..P9
+            neighbours = sum(p)
+            ring = p + [p[0]]
+            transitions = sum(((a == 0) & (b == 1)) for a, b in zip(ring, ring[1:]))
+            if step == 0:
+                gate = (p[0] * p[2] * p[4] == 0) & (p[2] * p[4] * p[6] == 0)
+            else:
+                gate = (p[0] * p[2] * p[6] == 0) & (p[0] * p[4] * p[6] == 0)
+            drop = (s == 1) & (neighbours >= 2) & (neighbours <= 6) & (transitions == 1) & gate
+            if drop.any():
+                s[drop] = 0
+                changed = True
+        if not changed:
+            return s[1:-1, 1:-1]
+
+
+def pen_digit(img: np.ndarray, height: int, pen: float) -> np.ndarray:
+    """A digit re-drawn as pen strokes `pen` px wide at `height` px: 0..1 alpha."""
+    ys, xs = np.nonzero(img > 80)
+    crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    # thinned at 3x, smoothed first: MNIST's jagged 28 px edges would grow spurs
+    crop = cv2.GaussianBlur(cv2.resize(crop, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC), (0, 0), 1.5)
+    scale = (height - pen - 2) / max(crop.shape[0], 1)
+    w = max(int(crop.shape[1] * scale + pen + 3), int(pen) + 3)
+    canvas = np.zeros((height, w), np.uint8)
+    sk = skeleton(crop)
+    pts = np.argwhere(sk)
+    thickness = max(1, round(pen))
+    off = pen / 2 + 1
+    for y, x in pts:
+        a = (int((x * scale + off) * 16), int((y * scale + off) * 16))
+        cv2.circle(canvas, a, 0, 255, thickness, cv2.LINE_AA, 4)
+        for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each neighbour pair once
+            if 0 <= y + dy < sk.shape[0] and 0 <= x + dx < sk.shape[1] and sk[y + dy, x + dx]:
+                b = (int(((x + dx) * scale + off) * 16), int(((y + dy) * scale + off) * 16))
+                cv2.line(canvas, a, b, 255, thickness, cv2.LINE_AA, 4)
+    return canvas.astype(np.float32) / 255
+
+
+def _paper(h: int, w: int, rng: np.random.Generator, rule: str, spacing: float, top: float) -> tuple[np.ndarray, np.ndarray]:
+    """(paper colour, BGR 0..1; line alpha 0..1) for plain, ruled or grid paper."""
+    colour = np.float32([0.55, 0.85, 0.95]) if rng.random() < 0.2 else np.float32(rng.uniform(0.88, 1.0, 3))
+    paper = np.ones((h, w, 3), np.float32) * colour
+    lines = np.zeros((h, w), np.float32)
+    strength = float(rng.uniform(0.25, 0.6))
+    width = int(rng.integers(1, 3))
+    if rule in ("ruled", "grid"):
+        for y in np.arange(top % spacing, h, spacing):
+            cv2.line(lines, (0, int(y)), (w - 1, int(y + rng.uniform(-2, 2))), strength, width, cv2.LINE_AA)
+    if rule == "grid":
+        for x in np.arange(rng.uniform(0, spacing), w, spacing):
+            cv2.line(lines, (int(x), 0), (int(x), h - 1), strength, width, cv2.LINE_AA)
+    return paper, lines
+
+
+def make_photo(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+               size: tuple[int, int] | None = None) -> Scene:
+    """One photo-like scene; `size` (W, H) defaults to one of SIZES, 2 to 12 MP."""
+    W, H = size or SIZES[int(rng.integers(len(SIZES)))]
+    bw, bh = BASE_WIDTH, round(BASE_WIDTH * H / W)
+    lone = rng.random() < 0.15
+    n_lines = 1 if lone else int(rng.integers(1, 5))
+    height = int(bh * (rng.uniform(0.15, 0.4) if lone else rng.uniform(0.05, 0.65 / n_lines)))
+    height = max(24, height)
+    rule = str(rng.choice(["plain", "ruled", "grid"], p=[0.5, 0.3, 0.2]))
+    spacing = height * rng.uniform(1.2, 1.8)
+    band = max(spacing, height * 1.3) if rule == "plain" else spacing * round(max(1.0, height * 1.3 / spacing) + 0.49)
+    top = bh * rng.uniform(0.08, 0.3)
+    paper, rules = _paper(bh, bw, rng, rule, spacing, top + height * rng.uniform(0.85, 1.05))
+    alpha = np.zeros((bh, bw), np.float32)
+    owner = np.zeros((bh, bw), np.int32)
+    pen = float(rng.choice([rng.uniform(1.0, 2.5), rng.uniform(2.5, 5), height * rng.uniform(0.08, 0.14)], p=[0.45, 0.35, 0.2]))
+    ink = INKS[str(rng.choice(list(INKS), p=[0.5, 0.35, 0.15]))]
+    darkness = rng.uniform(0.35, 0.6) if ink == INKS["pencil"] else rng.uniform(0.75, 0.95)
+    gap = rng.uniform(0.08, 1.0) * height  # wide handwriting: up to a digit height apart
+    truth: list[tuple[int, int]] = []
+    for li in range(n_lines):
+        y0 = int(top + li * band)
+        if y0 + height >= bh * 0.95:
+            break
+        x = int(bw * rng.uniform(0.08, 0.3))
+        count = 1 if lone else int(rng.integers(2, 11))
+        for _ in range(count):
+            i = int(rng.integers(len(digits)))
+            h = int(height * rng.uniform(0.85, 1.1))
+            patch = pen_digit(digits[i], h, pen)
+            ph, pw = patch.shape
+            y = int(np.clip(y0 + height - ph + rng.normal(0, height * 0.04), 0, bh - ph))
+            if x + pw >= bw * 0.93:
+                break
+            np.maximum(alpha[y : y + ph, x : x + pw], patch, out=alpha[y : y + ph, x : x + pw])
+            truth.append((li, int(labels[i])))
+            owner[y : y + ph, x : x + pw][patch > 0.3] = len(truth)
+            x += pw + int(gap * rng.uniform(0.7, 1.3))
+    page = paper * (1 - rules[..., None] * np.float32([0.2, 0.5, 0.6]))  # printed lines: faint blue-grey
+    page = page * (1 - darkness * alpha[..., None]) + darkness * alpha[..., None] * np.float32(ink) / 255
+    image, owner, shot = _camera(page, owner, rng, (W, H))
+    pen_kind = "thin" if pen < 2.5 else "marker" if pen >= 0.08 * height else "pen"
+    ink_kind = next(k for k, v in INKS.items() if v == ink)
+    scene = Scene(image, conditions={"lone": lone, "paper": rule, "pen": pen_kind, "ink": ink_kind,
+                                     "gap": round(gap / height, 2), "megapixels": round(W * H / 1e6, 1), **shot})
+    per_line: dict[int, str] = {}
+    for k, (li, label) in enumerate(truth, start=1):
+        ys, xs = np.nonzero(owner == k)
+        if ys.size == 0:
+            continue
+        scene.boxes.append(Box(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)))
+        scene.labels.append(label)
+        per_line[li] = per_line.get(li, "") + str(label)
+    scene.lines = [per_line[k] for k in sorted(per_line)]
+    return scene
+
+
+def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A dark desk with a grain, 0..1 BGR."""
+    grain = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.8, 2.5))
+    grain /= max(float(grain.std()), 1e-6)
+    level = rng.uniform(0.08, 0.3)
+    tone = np.float32(rng.uniform(0.7, 1.0, 3))
+    return np.clip((level + 0.04 * grain)[..., None] * tone, 0, 1)
+
+
+def _camera(page: np.ndarray, owner: np.ndarray, rng: np.random.Generator,
+            size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
+    """The page photographed: on a desk or filling the frame, in perspective, with exposure,
+    vignetting, a shadow and blur, drawn at the page's scale, then enlarged to the photo's
+    size with the sensor's noise and JPEG. Returns (BGR, owner, what the shot shows)."""
+    W, H = size
+    bh, bw = page.shape[:2]  # the frame is drawn at this size too
+    corners = np.float32([[0, 0], [bw, 0], [bw, bh], [0, bh]])
+    desk = rng.random() < 0.5
+    if desk:  # a sheet on a desk, covering a third to three quarters of the frame
+        cover = rng.uniform(0.55, 0.85)
+        centre = np.float32([bw * rng.uniform(0.4, 0.6), bh * rng.uniform(0.4, 0.6)])
+        quad = centre + np.float32([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * np.float32([bw, bh]) * cover / 2
+        quad += rng.uniform(-0.08, 0.08, (4, 2)).astype(np.float32) * np.float32([bw, bh])
+        angle = np.deg2rad(rng.uniform(-12, 12))
+        rot = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        quad = (quad - centre) @ rot.T + centre
+        background = _desk(bh, bw, rng)
+    else:  # paper fills the frame, seen a little askew
+        quad = (np.float32([[-0.06, -0.06], [1.06, -0.06], [1.06, 1.06], [-0.06, 1.06]])
+                + rng.uniform(-0.04, 0.04, (4, 2)).astype(np.float32)) * np.float32([bw, bh])
+        background = None
+    m = cv2.getPerspectiveTransform(corners, quad.astype(np.float32))
+    photo = cv2.warpPerspective(page, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if background is not None:
+        inside = cv2.warpPerspective(np.ones((bh, bw), np.float32), m, (bw, bh), flags=cv2.INTER_LINEAR)[..., None]
+        photo = photo * inside + background * (1 - inside)
+    yy, xx = np.mgrid[0:bh, 0:bw].astype(np.float32)
+    r2 = ((xx - bw / 2) / (bw / 2)) ** 2 + ((yy - bh / 2) / (bh / 2)) ** 2
+    light = (1 - rng.uniform(0, 0.45) * r2 / 2) * rng.choice([rng.uniform(0.35, 0.6), rng.uniform(0.6, 1.0)], p=[0.35, 0.65])
+    shadowed = rng.random() < 0.3
+    if shadowed:  # a soft shadow across the page (a hand, a phone)
+        shadow = np.zeros((bh, bw), np.float32)
+        cv2.line(shadow, (int(rng.uniform(0, bw)), 0), (int(rng.uniform(0, bw)), bh), 1.0, int(bw * rng.uniform(0.1, 0.3)))
+        light = light * (1 - rng.uniform(0.25, 0.5) * cv2.GaussianBlur(shadow, (0, 0), bw * 0.03))
+    photo = cv2.GaussianBlur(photo * light[..., None], (0, 0), rng.uniform(0.4, 1.0))
+    photo = cv2.resize(photo, (W, H), interpolation=cv2.INTER_CUBIC)
+    owner = cv2.warpPerspective(owner.astype(np.float32), np.float32([[W / bw, 0, 0], [0, H / bh, 0], [0, 0, 1]]) @ m,
+                                (W, H), flags=cv2.INTER_NEAREST).astype(np.int32)
+    sigma = rng.uniform(1.5, 6.0) / max(float(light.mean()), 0.3) ** 0.5  # grey levels; dim photos are noisier
+    noise = rng.standard_normal((H, W), dtype=np.float32) * np.float32(sigma)
+    image = cv2.add(photo * 255, noise[..., None].repeat(3, axis=2), dtype=cv2.CV_32F)
+    image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+    ok, enc = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
+    shot = {"desk": desk, "shadow": shadowed, "light": round(float(light.mean()), 2)}
+    return cv2.imdecode(enc, cv2.IMREAD_COLOR), owner, shot
+
+
+def photo_stream(digits: np.ndarray, labels: np.ndarray, seed: int, size: tuple[int, int] | None = None):
+    """Endless reproducible photo-like scenes."""
+    rng = np.random.default_rng(seed)
+    while True:
+        yield make_photo(digits, labels, rng, size)
