@@ -113,11 +113,17 @@ def find_page(gray: np.ndarray, desk_ratio: float = 0.6) -> np.ndarray | None:
 
 
 def _polarity(gray: np.ndarray) -> Literal["dark", "light"]:
-    """Dark ink on paper, or light strokes on a dark board: whichever tail of the grey levels
-    reaches further from the median. Not the median itself: a dim photo of white paper is
-    darker than a bright photo of a blackboard."""
-    low, mid, high = np.percentile(gray[::8, ::8], [1, 50, 99])
-    return "dark" if mid - low >= high - mid else "light"
+    """Dark ink on paper, or light strokes on a dark board: whichever reaches further from
+    the local background, darker or lighter. Not the median grey: a dim photo of white paper
+    is darker than a bright photo of a blackboard. Local, so that shadows and glows (wide,
+    soft) do not count, only strokes."""
+    h, w = gray.shape
+    f = min(1.0, 320 / max(h, w))
+    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
+    k = max(3, min(small.shape) // 10) | 1
+    residual = small.astype(np.int16) - cv2.blur(small, (k, k)).astype(np.int16)
+    low, high = np.percentile(residual, [0.5, 99.5])
+    return "dark" if -low >= high else "light"
 
 
 def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
@@ -222,6 +228,11 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     # Specks are shorter than a third of the smallest digit or hold fewer than 4 px (an
     # 8-connected piece 4 px long or tall holds at least 4: only shorter ones are counted).
     sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / 3
+    # The frame's own edge (a scan's border, a sliver of desk, a canvas's outline) is no
+    # digit, and its box would swallow every digit in the merging below.
+    x0, y0 = boxes[:, 0] + origin[0], boxes[:, 1] + origin[1]
+    at_edge = (x0 == 0) | (y0 == 0) | (x0 + boxes[:, 2] == W) | (y0 + boxes[:, 3] == H)
+    sized &= ~(at_edge & ((boxes[:, 2] > W / 3) | (boxes[:, 3] > H / 3)))
     strong = _holds_clear_ink(ink, labels, boxes, high, sized)
     comps = [
         (i, Box(*boxes[i].tolist()))

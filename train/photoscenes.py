@@ -174,10 +174,10 @@ def _camera(page: np.ndarray, owner: np.ndarray, rng: np.random.Generator,
         rot = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         quad = (quad - centre) @ rot.T + centre
         background = _desk(bh, bw, rng)
-    else:  # paper fills the frame, seen a little askew
-        quad = (np.float32([[-0.06, -0.06], [1.06, -0.06], [1.06, 1.06], [-0.06, 1.06]])
+    else:  # paper fills the frame, seen a little askew; a sliver of desk may show at its edges
+        quad = (np.float32([[-0.04, -0.04], [1.04, -0.04], [1.04, 1.04], [-0.04, 1.04]])
                 + rng.uniform(-0.04, 0.04, (4, 2)).astype(np.float32)) * np.float32([bw, bh])
-        background = None
+        background = _desk(bh, bw, rng)
     m = cv2.getPerspectiveTransform(corners, quad.astype(np.float32))
     photo = cv2.warpPerspective(page, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if background is not None:

@@ -1,0 +1,154 @@
+"""Score a recognizer on real photos with truth: the measure of quality that counts.
+
+A folder holds `images/` and `truth.jsonl` (one object per image: `file`, `lines` top to
+bottom, `notes`, `group`). Each image is scored on its lines alone, so any reader that
+returns lines of digits (ours, the classic OpenCV recipe, Tesseract) is scored alike:
+
+- digit recall / precision: the longest common subsequence of the joined digit strings,
+  over the truth's length or the prediction's length;
+- exact: the predicted lines equal the true lines as a multiset.
+
+Images of one `group` (photos of the same sheet) count once: their mean is one vote.
+Images whose notes say ROTATED are the rotated set; the rest are upright.
+
+    python -m train.photos ../shared/datasets/real-dev [--rotate auto] [--show]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One real photo and what is written on it."""
+
+    path: Path
+    lines: tuple[str, ...]
+    group: str
+    rotated: bool
+
+
+@dataclass(frozen=True)
+class PhotoScore:
+    """How well one photo was read."""
+
+    photo: Photo
+    predicted: tuple[str, ...]
+    common: int  # digits in the longest common subsequence
+
+    @property
+    def truth_digits(self) -> int:
+        return sum(map(len, self.photo.lines))
+
+    @property
+    def predicted_digits(self) -> int:
+        return sum(map(len, self.predicted))
+
+    @property
+    def recall(self) -> float:
+        return self.common / max(self.truth_digits, 1)
+
+    @property
+    def precision(self) -> float:
+        return self.common / self.predicted_digits if self.predicted_digits else float(self.truth_digits == 0)
+
+    @property
+    def exact(self) -> bool:
+        return Counter(self.predicted) == Counter(self.photo.lines)
+
+
+def load(folder: Path) -> list[Photo]:
+    """The photos of a folder with `truth.jsonl`; FileNotFoundError names what is missing."""
+    truth = Path(folder) / "truth.jsonl"
+    photos = []
+    for n, line in enumerate(truth.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            photos.append(Photo(Path(folder) / "images" / row["file"], tuple(row["lines"]),
+                                row.get("group") or row["file"], "ROTATED" in (row.get("notes") or "")))
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"{truth}:{n}: bad truth row ({exc})") from None
+    return photos
+
+
+def lcs(a: str, b: str) -> int:
+    """Length of the longest common subsequence of two strings."""
+    row = [0] * (len(b) + 1)
+    for ch in a:
+        prev = 0
+        for j, other in enumerate(b, 1):
+            prev, row[j] = row[j], prev + 1 if ch == other else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def score_photo(photo: Photo, predicted: Iterable[str]) -> PhotoScore:
+    """Score one photo's predicted lines against its truth."""
+    predicted = tuple(predicted)
+    return PhotoScore(photo, predicted, lcs("".join(photo.lines), "".join(predicted)))
+
+
+def summarize(scores: list[PhotoScore]) -> dict[str, float]:
+    """Recall, precision, F1 and exact share over photos, each group counting once."""
+    groups: dict[str, list[PhotoScore]] = defaultdict(list)
+    for s in scores:
+        groups[s.photo.group].append(s)
+
+    def mean(f: Callable[[PhotoScore], float]) -> float:
+        return sum(sum(map(f, g)) / len(g) for g in groups.values()) / max(len(groups), 1)
+
+    recall, precision = mean(lambda s: s.recall), mean(lambda s: s.precision)
+    return {
+        "photos": len(scores),
+        "groups": len(groups),
+        "recall": recall,
+        "precision": precision,
+        "f1": 2 * recall * precision / max(recall + precision, 1e-9),
+        "exact": mean(lambda s: float(s.exact)),
+    }
+
+
+def evaluate(read: Callable[[Path], Iterable[str]], photos: list[Photo]) -> tuple[dict[str, float], list[PhotoScore]]:
+    """Read every photo with `read(path) -> lines` and summarize."""
+    scores = [score_photo(p, read(p.path)) for p in photos]
+    return summarize(scores), scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print real-photo figures of `digitedge classify`'s defaults as JSON lines."""
+    p = argparse.ArgumentParser(prog="python -m train.photos", description=__doc__.split("\n\n")[0])
+    p.add_argument("folder", type=Path, help="a folder with images/ and truth.jsonl")
+    p.add_argument("--model", help="int8 model (default: the bundled one)")
+    p.add_argument("--show", action="store_true", help="also print each photo's reading (stderr)")
+    args = p.parse_args(argv)
+    from edge.images import read_image
+    from edge.recognize import Recognizer
+
+    try:
+        photos = load(args.folder)
+    except (OSError, ValueError) as exc:
+        print(f"photos: {exc}", file=sys.stderr)
+        return 2
+    recognizer = Recognizer(args.model)
+    for name, chosen, options in (("upright", [p for p in photos if not p.rotated], {}),
+                                  ("rotated", [p for p in photos if p.rotated], {"rotate": "auto"})):
+        figures, scores = evaluate(lambda path, o=options: recognizer.recognize(read_image(path), **o).lines, chosen)
+        print(json.dumps({"set": name, **{k: round(v, 4) for k, v in figures.items()}}))
+        if args.show:
+            for s in scores:
+                print(f"{s.photo.path.name}: recall {s.recall:.2f} precision {s.precision:.2f} "
+                      f"{'EXACT' if s.exact else ''}\n  truth {' '.join(s.photo.lines)}\n  read  {' '.join(s.predicted)}",
+                      file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
