@@ -32,6 +32,8 @@ EDGE = 2  # px of faint halo kept around a mark's pixels
 SHARP_EDGE = 0.25  # a sheet's rim on a 160 px copy: at least this share of its contrast per pixel
 SHADE = 0.5  # the sheet's paper stands at least this share of its contrast above the desk
 RIM = 4  # px of the 160 px copy left out inside a sheet's outline: its edge, shaded or curled
+LINE_LENGTH = 0.3  # a straight line this long (share of the frame's longer side) is a ruled line, not ink
+MAX_LINE_HALF = 3  # px: a ruled line's half width is at most this (a bold stroke's is more)
 PART_LEVEL = 0.15  # parts of one sheet lie within this share of its contrast of its largest part
 
 
@@ -216,6 +218,10 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
     inside = np.s_[origin[1] : min(H, y + h + EDGE), origin[0] : min(W, x + w + EDGE)]
     ink, mask = ink[inside], mask[inside]
     labels, boxes = _components(mask)
+    # Ruled and grid paper: lines run through digits and weld them into one long mark.
+    longest = boxes[:, 2:].max(axis=1)
+    if (ruled := np.flatnonzero(longest >= LINE_LENGTH * max(H, W))).size and _remove_lines(mask, labels, ruled, max(H, W)):
+        labels, boxes = _components(mask)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
     wide = boxes[:, 2] > 1.3 * boxes[:, 3]
@@ -249,6 +255,44 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig()) -> list[
         alone = Mark(*_cut(ink, labels, core[0], core[1], noise, origin)) if core else None
         marks.append(Mark(*_cut(ink, labels, ids, box, noise, origin), core=alone))
     return marks
+
+
+def _remove_lines(mask: np.ndarray, labels: np.ndarray, ids: np.ndarray, size: int) -> bool:
+    """Erase the long straight lines (ruled or grid paper, a form's borders) from the marks
+    `ids` of `mask`, in place, but not where a stroke crosses them: a line pixel with ink
+    beyond the line on both sides stays. Says whether any line was found.
+
+    Lines are thin: they are looked for among the thin parts of the marks (a bold digit
+    holds straight paths of any slope), and a segment as thick as a bold stroke is none."""
+    on = np.isin(labels, ids).view(np.uint8) if len(ids) > 1 else (labels == ids[0]).view(np.uint8)
+    thin = on & ~cv2.morphologyEx(on, cv2.MORPH_OPEN, _BOLD)
+    length = int(LINE_LENGTH * size)
+    segments = cv2.HoughLinesP(thin, 1, np.pi / 360, max(20, length // 2), minLineLength=length, maxLineGap=max(3, size // 20))
+    if segments is None:
+        return False
+    dist = cv2.distanceTransform(on, cv2.DIST_L2, 3)
+    across = {True: np.zeros_like(mask), False: np.zeros_like(mask)}  # lines nearer horizontal, nearer vertical
+    widths = []
+    for x0, y0, x1, y1 in segments.reshape(-1, 4).tolist():
+        n = max(abs(x1 - x0), abs(y1 - y0)) + 1
+        width = float(np.median(dist[np.linspace(y0, y1, n).round().astype(int), np.linspace(x0, x1, n).round().astype(int)]))
+        if width <= MAX_LINE_HALF:
+            widths.append(width)
+            cv2.line(across[abs(x1 - x0) >= abs(y1 - y0)], (x0, y0), (x1, y1), 1, 1)
+    if not widths:
+        return False
+    half = max(1, round(float(np.median(widths))))  # a line's half width
+    reach = half + 2
+    for horizontal, drawn in across.items():
+        if drawn.any():
+            band = cv2.dilate(drawn, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * half + 1) if horizontal else (2 * half + 1, 1))) & on
+            axis = 0 if horizontal else 1
+            crossed = (np.roll(mask, reach, axis=axis) == 1) & (np.roll(mask, -reach, axis=axis) == 1)
+            mask[(band == 1) & ~crossed] = 0
+    return True
+
+
+_BOLD = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))  # strokes at least this thick are no ruled line
 
 
 def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
