@@ -115,17 +115,20 @@ def find_page(gray: np.ndarray, desk_ratio: float = 0.6) -> np.ndarray | None:
 
 
 def _polarity(gray: np.ndarray) -> Literal["dark", "light"]:
-    """Dark ink on paper, or light strokes on a dark board: whichever reaches further from
-    the local background, darker or lighter. Not the median grey: a dim photo of white paper
-    is darker than a bright photo of a blackboard. Local, so that shadows and glows (wide,
-    soft) do not count, only strokes."""
+    """Dark ink on paper, or light strokes on a dark board, by a majority of three tests that
+    fail in different photos: is the frame bright (not in a dim photo of white paper); does
+    its darker tail reach further from the median than its lighter one (not with a deep
+    shadow); do strokes stand darker than the mean around them (not with strokes bolder than
+    that window)."""
     h, w = gray.shape
     f = min(1.0, 320 / max(h, w))
     small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
+    low, mid, high = np.percentile(small, [1, 50, 99])
     k = max(3, min(small.shape) // 10) | 1
     residual = small.astype(np.int16) - cv2.blur(small, (k, k)).astype(np.int16)
-    low, high = np.percentile(residual, [0.5, 99.5])
-    return "dark" if -low >= high else "light"
+    darker, lighter = np.percentile(residual, [0.5, 99.5])
+    votes = int(mid >= 110) + int(mid - low >= high - mid) + int(-darker >= lighter)
+    return "dark" if votes >= 2 else "light"
 
 
 def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
