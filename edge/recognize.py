@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -22,12 +23,15 @@ from edge.preprocess import SIZE, prepare
 from edge.images import to_gray
 from edge.cuts import Splits, split_options
 from edge.segment import Mark, SegmentConfig, find_marks
+from edge.view import View, look
 
 WIDE = 0.8  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
 MIN_CONFIDENCE = 0.35  # digits less probable than this are guesses between digits: dropped
 PER_CUT = 0.97  # each cut must earn its place: a whole mark read as surely as its pieces stays whole
 IN_NUMBER_NONE = 0.97  # a doubtful mark inside a number is read unless P(not a digit) is above this
+Rotation = Literal[0, 90, 180, 270, "auto"]
+ROTATIONS = (0, 90, 180, 270)
 
 
 class Recognizer:
@@ -44,14 +48,24 @@ class Recognizer:
         self.segment = segment
         self.min_confidence = min_confidence
 
-    def recognize(self, image: np.ndarray) -> Recognition:
-        """Read the digits of a BGR or grayscale image; marks the model doubts are dropped."""
-        return self.recognize_with_inputs(image)[0]
+    def recognize(self, image: np.ndarray, rotate: Rotation = 0) -> Recognition:
+        """Read the digits of a BGR or grayscale image; marks the model doubts are dropped.
+        `rotate`: degrees counter-clockwise to turn the image to read it, or "auto" to try
+        all four quarter turns and keep the surest reading (four times the work)."""
+        return self.recognize_with_inputs(image, rotate)[0]
 
-    def recognize_with_inputs(self, image: np.ndarray) -> tuple[Recognition, list[np.ndarray]]:
+    def recognize_with_inputs(self, image: np.ndarray, rotate: Rotation = 0) -> tuple[Recognition, list[np.ndarray]]:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
-        marks = find_marks(gray, self.segment)
+        if rotate == "auto":
+            return max((self._read(look(gray, self.segment, turns)) for turns in range(4)), key=lambda r: sureness(r[0]))
+        if rotate not in ROTATIONS:
+            raise ValueError(f"rotate={rotate!r}, expected one of 0, 90, 180, 270 or 'auto'")
+        return self._read(look(gray, self.segment, rotate // 90))
+
+    def _read(self, view: View) -> tuple[Recognition, list[np.ndarray]]:
+        """Segment a view, read its marks, and report digits and lines in frame pixels."""
+        marks = find_marks(view.gray, self.segment, page=view.page)
         splits, batch, preds = self.read(marks)
         pieces = [p for s in splits for p in s.pieces]
         sure, doubtful = [], []  # (digit, its model input)
@@ -64,10 +78,11 @@ class Recognizer:
         sure_boxes = [d.box for d, _ in sure]
         kept = sure + [(d, x) for d, x in doubtful if in_a_number(d.box, sure_boxes)]
         inputs = {id(d): x for d, x in kept}
-        lines = group_lines([d for d, _ in kept])
-        ordered = tuple(d for line in lines for d in line)
-        result = Recognition(gray.shape[1], gray.shape[0], ordered, tuple(read_line(line) for line in lines))
-        return result, [inputs[id(d)] for d in ordered]
+        lines = group_lines([d for d, _ in kept])  # in the view, where rows run level
+        ordered = [d for line in lines for d in line]
+        digits = tuple(Digit(view.to_frame(d.box), d.label, d.confidence) for d in ordered)
+        width, height = view.frame_size
+        return Recognition(width, height, digits, tuple(read_line(line) for line in lines)), [inputs[id(d)] for d in ordered]
 
     def read(self, marks: list[Mark]) -> tuple[list[Splits], np.ndarray, list[Prediction]]:
         """Every way to read each mark that could win (`readings`), with the model input and
@@ -108,6 +123,12 @@ class Recognizer:
         """Model inputs of the pieces and their predictions, in one interpreter call."""
         batch = np.stack([prepare(p.ink) for p in pieces])[..., None] if pieces else np.empty((0, SIZE, SIZE, 1), np.uint8)
         return batch, self.classifier.classify(batch)
+
+
+def sureness(result: Recognition) -> float:
+    """How much a reading says: the sum of its digits' confidences. Turned the wrong way,
+    fewer marks read as digits, and less surely."""
+    return sum(d.confidence for d in result.digits)
 
 
 def readings(marks: list[Mark]) -> list[Splits]:
