@@ -68,21 +68,21 @@ class Recognizer:
         marks = find_marks(view.gray, self.segment, page=view.page)
         splits, batch, preds = self.read(marks)
         pieces = [p for s in splits for p in s.pieces]
-        sure, doubtful = [], []  # (digit, its model input)
+        sure, doubtful = [], []  # (digit, its model input, its piece)
         for row in (row for rows in choose(splits, preds) for row in rows):
             p, piece = preds[row], pieces[row]
             if p.label is not None and p.confidence >= self.min_confidence:
-                sure.append((Digit(ink_box(piece), p.label, p.confidence), batch[row, :, :, 0]))
+                sure.append((Digit(ink_box(piece), p.label, p.confidence), batch[row, :, :, 0], piece))
             elif p.none < IN_NUMBER_NONE and p.if_digit >= self.min_confidence:
-                doubtful.append((Digit(ink_box(piece), p.digit, p.if_digit), batch[row, :, :, 0]))
-        sure_boxes = [d.box for d, _ in sure]
-        kept = sure + [(d, x) for d, x in doubtful if in_a_number(d.box, sure_boxes)]
-        inputs = {id(d): x for d, x in kept}
-        lines = group_lines([d for d, _ in kept])  # in the view, where rows run level
-        ordered = [d for line in lines for d in line]
-        digits = tuple(Digit(view.to_frame(d.box), d.label, d.confidence) for d in ordered)
+                doubtful.append((Digit(ink_box(piece), p.digit, p.if_digit), batch[row, :, :, 0], piece))
+        sure_boxes = [d.box for d, _, _ in sure]
+        kept = {id(d): (d, x, piece) for d, x, piece in sure + [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]}
+        lines = group_lines([d for d, _, _ in kept.values()])  # in the view, where rows run level
+        ordered = [kept[id(d)] for line in lines for d in line]
+        digits = tuple(d if view.back is None else Digit(view.to_frame(ink_points(piece)), d.label, d.confidence)
+                       for d, _, piece in ordered)
         width, height = view.frame_size
-        return Recognition(width, height, digits, tuple(read_line(line) for line in lines)), [inputs[id(d)] for d in ordered]
+        return Recognition(width, height, digits, tuple(read_line(line) for line in lines)), [x for _, x, _ in ordered]
 
     def read(self, marks: list[Mark]) -> tuple[list[Splits], np.ndarray, list[Prediction]]:
         """Every way to read each mark that could win (`readings`), with the model input and
@@ -93,8 +93,7 @@ class Recognizer:
         PER_CUT (`_score`), so a mark read more surely than that whole keeps its whole
         reading whatever its cuts would say: leaving them out changes no result, and on a
         page of clear digits it leaves out most of the work."""
-        whole = [Splits([m], [[0]]) for m in marks]
-        _add_cores(marks, whole)
+        whole = _with_cores(marks, [Splits([m], [[0]]) for m in marks])
         batch, preds = self._classify([p for s in whole for p in s.pieces])
         unsettled = [mark for mark, rows in zip(marks, choose(whole, preds))
                      if _wide(mark) and _score([preds[i] for i in rows]) <= PER_CUT]
@@ -110,9 +109,9 @@ class Recognizer:
                 splits.append(split)
                 inputs.append(batch[a : a + n])
                 predictions += preds[a : a + n]
-            else:  # the pieces in `readings` order: the mark, its cut pieces, its core
+            else:  # the pieces in `readings` order: the mark, its cut pieces, its core and rest
                 k = len(c.pieces) - 1
-                splits.append(Splits(c.pieces + split.pieces[1:], c.options + [[o[0] + k] for o in split.options[1:]]))
+                splits.append(Splits(c.pieces + split.pieces[1:], c.options + [[i + k for i in o] for o in split.options[1:]]))
                 inputs += [batch[a : a + 1], more[b : b + k], batch[a + 1 : a + n]]
                 predictions += preds[a : a + 1] + more_preds[b : b + k] + preds[a + 1 : a + n]
                 b += k
@@ -136,9 +135,7 @@ def readings(marks: list[Mark]) -> list[Splits]:
     the pieces attached to it, if any."""
     is_wide = [_wide(m) for m in marks]
     cut = iter(split_options([m for m, wide in zip(marks, is_wide) if wide]))
-    splits = [next(cut) if wide else Splits([m], [[0]]) for m, wide in zip(marks, is_wide)]
-    _add_cores(marks, splits)
-    return splits
+    return _with_cores(marks, [next(cut) if wide else Splits([m], [[0]]) for m, wide in zip(marks, is_wide)])
 
 
 def choose(splits: list[Splits], preds: list[Prediction]) -> list[list[int]]:
@@ -157,19 +154,42 @@ def _wide(mark: Mark) -> bool:
     return mark.box.w > WIDE * mark.box.h
 
 
-def _add_cores(marks: list[Mark], splits: list[Splits]) -> None:
-    """Give each mark with attached pieces the reading without them, as its last option."""
+def _with_cores(marks: list[Mark], splits: list[Splits]) -> list[Splits]:
+    """Each mark's ways to read it, plus, for a mark with attached pieces, the reading
+    without them and, where they stand beside it rather than over it, the reading of both
+    as digits side by side."""
+    out = []
     for mark, split in zip(marks, splits):
-        if mark.core is not None:
-            split.pieces.append(mark.core)
-            split.options.append([len(split.pieces) - 1])
+        if mark.core is None or mark.rest is None:
+            out.append(split)
+            continue
+        core, rest = len(split.pieces), len(split.pieces) + 1
+        options = split.options + [[core]]
+        a, b = mark.core.box, mark.rest.box
+        if b.x >= a.x + a.w / 2 or b.x + b.w <= a.x + a.w / 2:  # beside, not over or under
+            options.append([core, rest] if b.x > a.x else [rest, core])
+        out.append(Splits(split.pieces + [mark.core, mark.rest], options))
+    return out
+
+
+def _clear(mark: Mark) -> np.ndarray:
+    """A mark's clear ink (at least a third of its darkest), leaving out the faint blurred
+    edge the model input keeps: where the digit is, as a reader would draw it."""
+    return (mark.ink >= max(1, int(mark.ink.max()) // 3)).view(np.uint8)
 
 
 def ink_box(mark: Mark) -> Box:
-    """The box of a mark's clear ink (at least a third of its darkest), leaving out the faint
-    blurred edge the model input keeps: where the digit is, as a reader would draw it."""
-    x, y, w, h = cv2.boundingRect((mark.ink >= max(1, int(mark.ink.max()) // 3)).view(np.uint8))
+    """The box of a mark's clear ink."""
+    x, y, w, h = cv2.boundingRect(_clear(mark))
     return Box(mark.box.x + x, mark.box.y + y, w, h)
+
+
+def ink_points(mark: Mark) -> np.ndarray:
+    """The corners of a mark's clear-ink pixels, (N, 2) x, y: its outline, to be mapped
+    elsewhere (a turned view's box of a thin 1 would be far wider than the 1)."""
+    contours = cv2.findContours(_clear(mark), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
+    xy = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float32) + np.float32([mark.box.x, mark.box.y])
+    return np.concatenate([xy, xy + np.float32([1, 0]), xy + np.float32([0, 1]), xy + 1])
 
 
 def in_a_number(box: Box, sure: list[Box]) -> bool:

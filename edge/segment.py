@@ -16,6 +16,7 @@ The ink of each mark is returned white-on-black, masked to the mark's own pixels
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,7 +32,7 @@ Polarity = Literal["auto", "dark", "light"]
 MAX_MARKS = 300
 EDGE = 2  # px of faint halo kept around a mark's pixels
 RIM = 4  # px of the 160 px copy left out inside a sheet's outline: its edge, shaded or curled
-LINE_LENGTH = 0.3  # a straight line this long (share of the frame's longer side) is a ruled line, not ink
+LINE_LENGTH = 0.3  # a straight line this long (share of the paper's longer side) is a ruled line, not ink
 MAX_LINE_HALF = 3  # px: a ruled line's half width is at most this (a bold stroke's is more)
 
 
@@ -51,11 +52,14 @@ class SegmentConfig:
 class Mark:
     """A candidate digit: its box and its ink, white on black, cropped to the box. `core` is
     the same mark without the small pieces that were attached to it (a broken-off stroke,
-    or a neighbouring letter): the recognizer reads both and keeps the surer."""
+    a neighbouring letter, or a short digit beside a tall one), and `rest` those pieces
+    alone: the recognizer reads the mark, its core, and core and rest side by side, and
+    keeps the surest."""
 
     box: Box
     ink: np.ndarray
     core: Mark | None = None
+    rest: Mark | None = None
 
 
 def _polarity(gray: np.ndarray) -> Literal["dark", "light"]:
@@ -172,8 +176,9 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np
     ink, mask = ink[inside], mask[inside]
     labels, boxes = _components(mask)
     # Ruled and grid paper: lines run through digits and weld them into one long mark.
+    extent = max(H, W) if page is None else max(cv2.boundingRect(page)[2:])  # of the paper the lines are on
     longest = boxes[:, 2:].max(axis=1)
-    if (ruled := np.flatnonzero(longest >= LINE_LENGTH * max(H, W))).size and _remove_lines(mask, labels, ruled, max(H, W)):
+    if (ruled := np.flatnonzero(longest >= LINE_LENGTH * extent)).size and _remove_lines(mask, labels, ruled, extent):
         labels, boxes = _components(mask)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
@@ -200,13 +205,18 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np
     ]
     comps = sorted(comps, key=lambda c: -c[1].area)[:MAX_MARKS]  # pure noise must not explode
     marks = []
+    where = dict(comps)
     for ids, box, core in _merge_pieces(comps, cfg.min_height):
         if box.h < cfg.min_height or box.h > 0.98 * H or box.w > 0.98 * W:
             continue
         if box.w > cfg.max_width * box.h:
             continue
-        alone = Mark(*_cut(ink, labels, core[0], core[1], noise, origin)) if core else None
-        marks.append(Mark(*_cut(ink, labels, ids, box, noise, origin), core=alone))
+        alone = rest = None
+        if core:
+            alone = Mark(*_cut(ink, labels, core[0], core[1], noise, origin))
+            others = [i for i in ids if i not in core[0]]
+            rest = Mark(*_cut(ink, labels, others, functools.reduce(Box.union, (where[i] for i in others)), noise, origin))
+        marks.append(Mark(*_cut(ink, labels, ids, box, noise, origin), core=alone, rest=rest))
     return marks
 
 

@@ -16,7 +16,7 @@ from edge.data import Box
 from edge.page import find_page, page_angle
 from edge.segment import SegmentConfig
 
-MIN_TILT = 2.0  # degrees: a sheet turned less than this is read as it lies
+MIN_TILT = 8.0  # degrees: a sheet turned less than this is read as it lies (rows are followed; resampling blurs)
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,13 @@ class View:
     back: np.ndarray | None
     frame_size: tuple[int, int]  # (width, height) of the frame
 
-    def to_frame(self, box: Box) -> Box:
-        """A box of the view as the frame's axis-aligned box round it, inside the frame."""
-        if self.back is None:
-            return box
-        corners = np.float32([[box.x, box.y], [box.x + box.w, box.y], [box.x, box.y + box.h], [box.x + box.w, box.y + box.h]])
-        mapped = cv2.transform(corners[None], self.back)[0]
+    def to_frame(self, points: np.ndarray) -> Box:
+        """The frame's box round points (N, 2: x, y) of the view, inside the frame."""
+        mapped = points if self.back is None else cv2.transform(points[None].astype(np.float32), self.back)[0]
         W, H = self.frame_size
-        x0, y0 = np.clip(mapped.min(axis=0), 0, [W, H])
-        x1, y1 = np.clip(mapped.max(axis=0), 0, [W, H])
-        return Box(int(round(x0)), int(round(y0)), max(1, int(round(x1 - x0))), max(1, int(round(y1 - y0))))
+        x0, y0 = np.clip(np.floor(mapped.min(axis=0)), 0, [W, H])
+        x1, y1 = np.clip(np.ceil(mapped.max(axis=0)), 0, [W, H])
+        return Box(int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(y1 - y0)))
 
 
 def look(gray: np.ndarray, cfg: SegmentConfig, turns: int = 0) -> View:
