@@ -33,6 +33,7 @@ MAX_MARKS = 300
 EDGE = 2  # px of faint halo kept around a mark's pixels
 RIM = 4  # px of the 160 px copy left out inside a sheet's outline: its edge, shaded or curled
 LINE_LENGTH = 0.3  # a straight line this long (share of the paper's longer side) is a ruled line, not ink
+MANY_MARKS = 60  # more marks than this may be the pieces of a broken ruled line
 MAX_LINE_HALF = 3  # px: a ruled line's half width is at most this (a bold stroke's is more)
 
 
@@ -178,7 +179,8 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np
     # Ruled and grid paper: lines run through digits and weld them into one long mark.
     extent = max(H, W) if page is None else max(cv2.boundingRect(page)[2:])  # of the paper the lines are on
     longest = boxes[:, 2:].max(axis=1)
-    if (ruled := np.flatnonzero(longest >= LINE_LENGTH * extent)).size and _remove_lines(mask, labels, ruled, extent):
+    # Looked for when some mark is as long as a line, or there are many: a line broken by noise.
+    if ((longest >= LINE_LENGTH * extent).any() or len(boxes) > MANY_MARKS) and _remove_lines(mask, extent):
         labels, boxes = _components(mask)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
@@ -220,14 +222,15 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np
     return marks
 
 
-def _remove_lines(mask: np.ndarray, labels: np.ndarray, ids: np.ndarray, size: int) -> bool:
-    """Erase the long straight lines (ruled or grid paper, a form's borders) from the marks
-    `ids` of `mask`, in place, but not where a stroke crosses them: a line pixel with ink
-    beyond the line on both sides stays. Says whether any line was found.
+def _remove_lines(mask: np.ndarray, size: int) -> bool:
+    """Erase the long straight lines (ruled or grid paper, a form's borders) from `mask`, in
+    place, but not where a stroke crosses them: a line pixel with ink beyond the line on
+    both sides stays. Says whether any line was found. A line may be broken (faint, or cut
+    by noise) into pieces no longer than a digit: gaps up to 5% of `size` are bridged.
 
     Lines are thin: they are looked for among the thin parts of the marks (a bold digit
     holds straight paths of any slope), and a segment as thick as a bold stroke is none."""
-    on = np.isin(labels, ids).view(np.uint8) if len(ids) > 1 else (labels == ids[0]).view(np.uint8)
+    on = mask
     thin = on & ~cv2.morphologyEx(on, cv2.MORPH_OPEN, _BOLD)
     length = int(LINE_LENGTH * size)
     segments = cv2.HoughLinesP(thin, 1, np.pi / 360, max(20, length // 2), minLineLength=length, maxLineGap=max(3, size // 20))
