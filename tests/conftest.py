@@ -33,3 +33,19 @@ def small_mnist(mnist, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "small.npz"
     np.savez(path, x_train=mnist.x_train[:600], y_train=mnist.y_train[:600], x_test=mnist.x_test[:300], y_test=mnist.y_test[:300])
     return path
+
+
+SHARED = REPO.parent / "shared" / "datasets"
+REQUIRE_DATA = "DIGITEDGE_REQUIRE_DATA"  # set by .ci/run: data with no public download must be there
+
+
+@pytest.fixture(scope="session")
+def real_dev() -> Path:
+    """The real-photo dev set (../shared/datasets/real-dev): skipped where it is absent (it has
+    no public download), a failure where $DIGITEDGE_REQUIRE_DATA says it must be there."""
+    path = SHARED / "real-dev"
+    if not (path / "truth.jsonl").is_file():
+        if os.environ.get(REQUIRE_DATA):
+            pytest.fail(f"{path}/truth.jsonl is missing and ${REQUIRE_DATA} is set")
+        pytest.skip(f"{path}/truth.jsonl not found (real photos have no public download)")
+    return path
