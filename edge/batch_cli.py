@@ -32,6 +32,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     p.add_argument("--polarity", choices=["auto", "dark", "light"], default="auto", help="ink darker or lighter than the background")
     p.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, help=f"drop digits the model is less sure of (default {MIN_CONFIDENCE})")
+    p.add_argument("--rotate", choices=["0", "90", "180", "270", "auto"], default="0",
+                   help="degrees counter-clockwise to turn each image to read it, or auto: try all four quarter "
+                   "turns and keep the surest reading (4x the work). JPEG EXIF orientation is always applied first")
+    p.add_argument("--expect", choices=["any", "one"], default="any",
+                   help="one: each image is a single digit (a crop, a form cell) and gets exactly one, the most "
+                   "probable, with P(that digit | a digit) as its confidence; blank images get none (default any)")
     return p
 
 
@@ -51,7 +57,8 @@ def main(argv: list[str]) -> int:
     if not items:
         print("digitedge classify: no images found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_USAGE
-    kwargs = {"segment": SegmentConfig(polarity=args.polarity), "min_confidence": args.min_confidence}
+    kwargs = {"segment": SegmentConfig(polarity=args.polarity), "min_confidence": args.min_confidence,
+              "rotate": args.rotate if args.rotate == "auto" else int(args.rotate), "expect": args.expect}
     from edge.recognize import Recognizer
 
     recognizer = Recognizer(args.model, **kwargs)  # fail fast on an unusable model; serial runs use it

@@ -108,22 +108,48 @@ def _gif(b: bytes) -> tuple[int, int]:
 
 def _tiff(b: bytes) -> tuple[int, int]:
     """The first image file directory: the page OpenCV decodes. BigTIFF too."""
+    size = _ifd_tags(b, (256, 257))  # ImageWidth, ImageLength
+    if len(size) < 2:
+        raise ValueError("no width or height tag")
+    return size[256], size[257]
+
+
+def _ifd_tags(b: bytes, wanted: tuple[int, ...]) -> dict[int, int]:
+    """Integer tags of the first image file directory of TIFF bytes (a TIFF file, or the
+    EXIF block of a JPEG): SHORT, LONG or LONG8 values. BigTIFF too."""
     order = "little" if b[:2] == b"II" else "big"
     big = _u(b, 2, 2, order) == 43
     offset_size, count_size, entry_size = (8, 8, 20) if big else (4, 2, 12)
     ifd = _u(b, 8 if big else 4, offset_size, order)
-    size: dict[int, int] = {}
+    found: dict[int, int] = {}
     for k in range(min(_u(b, ifd, count_size, order), 4096)):
         at = ifd + count_size + k * entry_size
         tag, kind = _u(b, at, 2, order), _u(b, at + 2, 2, order)
-        if tag in (256, 257):  # ImageWidth, ImageLength: SHORT, LONG or LONG8
+        if tag in wanted:
             width = {3: 2, 4: 4, 16: 8}.get(kind)
             if width is None:
                 raise ValueError(f"tag {tag} has type {kind}")
-            size[tag] = _u(b, at + 4 + offset_size, width, order)
-    if len(size) < 2:
-        raise ValueError("no width or height tag")
-    return size[256], size[257]
+            found[tag] = _u(b, at + 4 + offset_size, width, order)
+    return found
+
+
+def orientation(data: bytes | np.ndarray) -> int:
+    """The EXIF orientation (1..8) a JPEG's camera recorded, 1 (as stored) if none: phones
+    store the sensor's pixels and say in this tag how to turn them upright."""
+    b = data[: 1 << 17].tobytes() if isinstance(data, np.ndarray) else data[: 1 << 17]
+    if not b.startswith(b"\xff\xd8"):
+        return 1
+    i = 2
+    try:
+        while _u(b, i, 1) == 0xFF and (marker := _u(b, i + 1, 1)) not in (0xDA, 0xD9) and marker not in SOF_MARKERS:
+            length = _u(b, i + 2, 2)
+            if marker == 0xE1 and b[i + 4 : i + 10] == b"Exif\0\0":
+                value = _ifd_tags(b[i + 10 : i + 2 + length], (0x0112,)).get(0x0112, 1)
+                return value if 1 <= value <= 8 else 1
+            i += 2 + length
+    except (IndexError, ValueError):  # a damaged EXIF block: the pixels as stored
+        pass
+    return 1
 
 
 def _pnm(b: bytes) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.headers import UnsizedImage, dimensions
+from edge.headers import UnsizedImage, dimensions, orientation
 
 # Every format OpenCV's imdecode reads (and edge.headers sizes), by its usual suffixes.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif", ".avif",
@@ -50,7 +50,26 @@ def decode_image(data: np.ndarray) -> np.ndarray:
         raise ValueError(f"the decoder failed ({exc.err})") from None
     if image is None or image.size == 0:
         raise ValueError("not a decodable image")
-    return image
+    return upright(image, orientation(data))
+
+
+# EXIF orientation -> how to turn the stored pixels upright
+_UPRIGHT = {
+    2: lambda im: cv2.flip(im, 1),
+    3: lambda im: cv2.rotate(im, cv2.ROTATE_180),
+    4: lambda im: cv2.flip(im, 0),
+    5: cv2.transpose,
+    6: lambda im: cv2.rotate(im, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda im: cv2.flip(cv2.transpose(im), -1),
+    8: lambda im: cv2.rotate(im, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
+
+
+def upright(image: np.ndarray, exif_orientation: int) -> np.ndarray:
+    """The image as its camera saw it: EXIF orientation 1..8 applied (IMREAD_UNCHANGED,
+    which keeps 16-bit and alpha, ignores it)."""
+    turn = _UPRIGHT.get(exif_orientation)
+    return turn(image) if turn else image
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

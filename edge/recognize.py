@@ -9,6 +9,8 @@ sits inside a number, where it is read as its most probable digit.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from pathlib import Path
 from typing import Literal
@@ -22,7 +24,7 @@ from edge.model import Classifier, Prediction
 from edge.preprocess import SIZE, prepare
 from edge.images import to_gray
 from edge.cuts import Splits, split_options
-from edge.segment import Mark, SegmentConfig, find_marks
+from edge.segment import Mark, SegmentConfig, find_marks, ink_map
 from edge.view import View, look
 
 WIDE = 0.8  # w/h above which a mark may be several touching digits
@@ -34,8 +36,16 @@ Rotation = Literal[0, 90, 180, 270, "auto"]
 ROTATIONS = (0, 90, 180, 270)
 
 
+Expect = Literal["any", "one"]
+
+
 class Recognizer:
-    """Builds the interpreter once; `recognize(frame)` is the one verb, for live and batch."""
+    """Builds the interpreter once; `recognize(frame)` is the one verb, for live and batch.
+
+    `rotate`: degrees counter-clockwise to turn each image to read it, or "auto" to try all
+    four quarter turns and keep the surest reading (four times the work). `expect`: "any"
+    number of digits, or "one" per image (a crop, a form cell): the most probable digit,
+    always, with P(that digit | it is a digit) as its confidence."""
 
     def __init__(
         self,
@@ -43,25 +53,59 @@ class Recognizer:
         segment: SegmentConfig = SegmentConfig(),
         min_confidence: float = MIN_CONFIDENCE,
         num_threads: int = 1,
+        rotate: Rotation = 0,
+        expect: Expect = "any",
     ) -> None:
+        if rotate not in (*ROTATIONS, "auto"):
+            raise ValueError(f"rotate={rotate!r}, expected one of 0, 90, 180, 270 or 'auto'")
+        if expect not in ("any", "one"):
+            raise ValueError(f"expect={expect!r}, expected 'any' or 'one'")
         self.classifier = Classifier(model_path, num_threads=num_threads)
         self.segment = segment
         self.min_confidence = min_confidence
+        self.rotate, self.expect = rotate, expect
 
-    def recognize(self, image: np.ndarray, rotate: Rotation = 0) -> Recognition:
+    def recognize(self, image: np.ndarray, rotate: Rotation | None = None) -> Recognition:
         """Read the digits of a BGR or grayscale image; marks the model doubts are dropped.
-        `rotate`: degrees counter-clockwise to turn the image to read it, or "auto" to try
-        all four quarter turns and keep the surest reading (four times the work)."""
+        `rotate` overrides the recognizer's own for this image."""
         return self.recognize_with_inputs(image, rotate)[0]
 
-    def recognize_with_inputs(self, image: np.ndarray, rotate: Rotation = 0) -> tuple[Recognition, list[np.ndarray]]:
+    def recognize_with_inputs(self, image: np.ndarray, rotate: Rotation | None = None) -> tuple[Recognition, list[np.ndarray]]:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
+        rotate = self.rotate if rotate is None else rotate
+        read = self._read_one if self.expect == "one" else self._read
         if rotate == "auto":
-            return max((self._read(look(gray, self.segment, turns)) for turns in range(4)), key=lambda r: sureness(r[0]))
+            return max((read(look(gray, self.segment, turns)) for turns in range(4)), key=lambda r: sureness(r[0]))
         if rotate not in ROTATIONS:
             raise ValueError(f"rotate={rotate!r}, expected one of 0, 90, 180, 270 or 'auto'")
-        return self._read(look(gray, self.segment, rotate // 90))
+        return read(look(gray, self.segment, rotate // 90))
+
+    def _read_one(self, view: View) -> tuple[Recognition, list[np.ndarray]]:
+        """The one digit of a view: all its marks but specks (a quarter of the tallest, or
+        less) as one, or, where nothing stands out from the paper, the whole view. A crop may
+        hold a form cell's border (to drop, as segmentation does) or a digit cut tight
+        against its edges (to keep: read again with paper padded all round, so nothing of it
+        lies on the frame's edge); the surer digit wins."""
+        pad = max(4, max(view.gray.shape) // 6)
+        padded = cv2.copyMakeBorder(view.gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=int(np.median(view.gray)))
+        tight = dataclasses.replace(self.segment, frame_edge=False, find_page=False)
+        pieces = []
+        for marks, shift in ((find_marks(view.gray, self.segment, page=view.page), 0), (find_marks(padded, tight), pad)):
+            tall = max((m.box.h for m in marks), default=0)
+            if parts := [m for m in marks if m.box.h > tall / 4]:
+                whole = _union(parts)
+                pieces.append(Mark(Box(whole.box.x - shift, whole.box.y - shift, whole.box.w, whole.box.h), whole.ink))
+        if not pieces:
+            pieces.append(Mark(Box(0, 0, view.gray.shape[1], view.gray.shape[0]), ink_map(view.gray, self.segment.polarity)))
+        try:
+            batch, preds = self._classify(pieces)
+        except ValueError:  # a blank image: no ink at all
+            return Recognition(*view.frame_size, (), ()), []
+        best = max(range(len(preds)), key=lambda i: preds[i].digit_probability)
+        p, piece = preds[best], pieces[best]
+        digit = Digit(view.to_frame(ink_points(piece)), p.digit, p.if_digit)
+        return Recognition(*view.frame_size, (digit,), (str(p.digit),)), [batch[best, :, :, 0]]
 
     def _read(self, view: View) -> tuple[Recognition, list[np.ndarray]]:
         """Segment a view, read its marks, and report digits and lines in frame pixels."""
@@ -122,6 +166,16 @@ class Recognizer:
         """Model inputs of the pieces and their predictions, in one interpreter call."""
         batch = np.stack([prepare(p.ink) for p in pieces])[..., None] if pieces else np.empty((0, SIZE, SIZE, 1), np.uint8)
         return batch, self.classifier.classify(batch)
+
+
+def _union(marks: list[Mark]) -> Mark:
+    """Marks as one: their inks on the box round them all."""
+    box = functools.reduce(Box.union, (m.box for m in marks))
+    ink = np.zeros((box.h, box.w), np.uint8)
+    for m in marks:
+        region = ink[m.box.y - box.y : m.box.y - box.y + m.box.h, m.box.x - box.x : m.box.x - box.x + m.box.w]
+        np.maximum(region, m.ink, out=region)
+    return Mark(box, ink)
 
 
 def sureness(result: Recognition) -> float:

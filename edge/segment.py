@@ -47,6 +47,7 @@ class SegmentConfig:
     max_width: float = 5.0  # w/h beyond this is a ruled line, not (touching) digits
     find_page: bool = True  # a sheet on a darker desk: read the sheet alone, its paper sets the polarity
     desk_ratio: float = 0.6  # a desk is at most this bright relative to the sheet on it (a shadow is brighter)
+    frame_edge: bool = True  # drop marks along the frame's edge spanning a third of it (a border, not a digit)
 
 
 @dataclass(frozen=True)
@@ -196,9 +197,10 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np
     sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / 3
     # The frame's own edge (a scan's border, a sliver of desk, a canvas's outline) is no
     # digit, and its box would swallow every digit in the merging below.
-    x0, y0 = boxes[:, 0] + origin[0], boxes[:, 1] + origin[1]
-    at_edge = (x0 == 0) | (y0 == 0) | (x0 + boxes[:, 2] == W) | (y0 + boxes[:, 3] == H)
-    sized &= ~(at_edge & ((boxes[:, 2] > W / 3) | (boxes[:, 3] > H / 3)))
+    if cfg.frame_edge:
+        x0, y0 = boxes[:, 0] + origin[0], boxes[:, 1] + origin[1]
+        at_edge = (x0 == 0) | (y0 == 0) | (x0 + boxes[:, 2] == W) | (y0 + boxes[:, 3] == H)
+        sized &= ~(at_edge & ((boxes[:, 2] > W / 3) | (boxes[:, 3] > H / 3)))
     strong = _holds_clear_ink(ink, labels, boxes, high, sized)
     comps = [
         (i, Box(*boxes[i].tolist()))
