@@ -29,9 +29,13 @@ def find_page(gray: np.ndarray, desk_ratio: float = 0.6) -> np.ndarray | None:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
     if n < 2:
         return None
-    sheet = (labels == 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())).view(np.uint8)
+    biggest = 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())
+    if stats[biggest, cv2.CC_STAT_AREA] > 0.92 * small.size:  # the paper fills the frame: most photos
+        return None
+    sheet = (labels == biggest).view(np.uint8)
     hull = np.zeros_like(small)
-    cv2.fillPoly(hull, [cv2.convexHull(cv2.findNonZero(sheet))], 1)
+    outline = max(cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=len)
+    cv2.fillPoly(hull, [cv2.convexHull(outline)], 1)
     if not 0.05 <= hull.mean() <= 0.92 or bright[hull == 1].mean() < 0.8:
         return None  # no sheet; the paper is the frame (a margin of desk at most); or bright strokes, not paper
     paper, desk = float(np.median(small[hull == 1])), float(np.median(small[hull == 0]))
