@@ -24,10 +24,11 @@ import cv2
 import numpy as np
 
 from edge.data import Recognition
-from edge.images import IMAGE_SUFFIXES, read_image
+from edge.images import IMAGE_SUFFIXES, decode_image, read_bytes, upright_size
 from edge.recognize import Recognizer
 
 CSV_FIELDS = ["path", "lines", "digits", "error"]
+KEEP_PIXELS = 2_600_000  # JPEGs are decoded reduced while this many pixels remain (twice the recognizer's working size)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,11 @@ def result_row(path: Path, result: Recognition | None, error: str | None) -> dic
 def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = None) -> dict[str, Any]:
     """One file -> one row; any failure becomes the row's error, never an exception."""
     try:
-        image = read_image(item.path)
+        data = read_bytes(item.path)
+        image = decode_image(data, keep_pixels=KEEP_PIXELS)  # a big JPEG: decoded smaller, its digits as well read
         result = recognizer.recognize(image)
+        size = upright_size(data)
+        full = result if size == image.shape[1::-1] else result.scaled(size[0] / image.shape[1], *size)
     except (ValueError, OSError, cv2.error) as exc:
         return result_row(item.path, None, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
     if annotate is not None:
@@ -71,7 +75,7 @@ def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = No
         out = (annotate / item.rel).with_suffix(".png")
         out.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(out), draw_recognition(image, result))
-    return result_row(item.path, result, None)
+    return result_row(item.path, full, None)
 
 
 # --- worker processes: one Recognizer (one interpreter) each -------------------------------

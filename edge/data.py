@@ -34,6 +34,11 @@ class Box:
     def as_list(self) -> list[int]:
         return [self.x, self.y, self.w, self.h]
 
+    def scaled(self, f: float) -> Box:
+        """The box in an image `f` times the size (its edges scaled, then rounded)."""
+        x0, y0 = round(self.x * f), round(self.y * f)
+        return Box(x0, y0, max(1, round((self.x + self.w) * f) - x0), max(1, round((self.y + self.h) * f) - y0))
+
 
 @dataclass(frozen=True)
 class Digit:
@@ -55,6 +60,11 @@ class Recognition:
     height: int
     digits: tuple[Digit, ...]
     lines: tuple[str, ...]
+
+    def scaled(self, f: float, width: int, height: int) -> Recognition:
+        """The same reading of the same image `f` times the size (`width` x `height`)."""
+        digits = tuple(Digit(d.box.scaled(f), d.label, d.confidence) for d in self.digits)
+        return Recognition(width, height, digits, self.lines)
 
     def to_dict(self) -> dict:
         return {

@@ -22,20 +22,34 @@ MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
 MAX_FILE_BYTES = 200_000_000  # and files no photo or scan needs
 
 
-def read_image(path: Path) -> np.ndarray:
+def read_image(path: Path, keep_pixels: int | None = None) -> np.ndarray:
     """Decode an image file of any depth and channel count; ValueError names the problem.
-    Only regular files are opened: a FIFO or device named like an image would block."""
+    `keep_pixels`: see `decode_image`."""
+    return decode_image(read_bytes(path), keep_pixels)
+
+
+def read_bytes(path: Path) -> np.ndarray:
+    """An image file's bytes. Only regular files are opened: a FIFO or device named like an
+    image would block."""
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
         raise ValueError("not a regular file")
     if info.st_size > MAX_FILE_BYTES:
         raise ValueError(f"file is {info.st_size} bytes, over the limit of {MAX_FILE_BYTES}")
-    return decode_image(np.fromfile(path, np.uint8))  # fromfile works for any file name, unlike cv2.imread
+    return np.fromfile(path, np.uint8)  # fromfile works for any file name, unlike cv2.imread
 
 
-def decode_image(data: np.ndarray) -> np.ndarray:
+def upright_size(data: np.ndarray) -> tuple[int, int]:
+    """(width, height) of encoded image bytes as `decode_image` turns them upright."""
+    w, h = dimensions(data)
+    return (h, w) if orientation(data) in (5, 6, 7, 8) else (w, h)
+
+
+def decode_image(data: np.ndarray, keep_pixels: int | None = None) -> np.ndarray:
     """Decode encoded image bytes (files and uploads alike). The size comes from the header
-    first: a format that cannot be sized, or an image over MAX_PIXELS, is never decoded."""
+    first: a format that cannot be sized, or an image over MAX_PIXELS, is never decoded.
+    With `keep_pixels`, a big JPEG is decoded at 1/2, 1/4 or 1/8 of its size (libjpeg's
+    reduced decoding, several times faster) while it keeps at least that many pixels."""
     if data.size == 0:
         raise ValueError("empty file")
     try:
@@ -44,14 +58,22 @@ def decode_image(data: np.ndarray) -> np.ndarray:
         raise ValueError(f"not a decodable image: {exc}") from None  # never decoded
     if w * h > MAX_PIXELS:
         raise ValueError(f"image is {w}x{h} = {w * h} pixels, over the limit of {MAX_PIXELS}")
+    mode = cv2.IMREAD_UNCHANGED
+    if keep_pixels and data[:2].tobytes() == b"\xff\xd8":
+        reduce = max((k for k in (1, 2, 4, 8) if (w // k) * (h // k) >= keep_pixels), default=1)
+        mode = _REDUCED.get(reduce, mode)
     try:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        image = cv2.imdecode(data, mode)
     except cv2.error as exc:  # e.g. an allocation refused under a memory limit
         raise ValueError(f"the decoder failed ({exc.err})") from None
     if image is None or image.size == 0:
         raise ValueError("not a decodable image")
     return upright(image, orientation(data))
 
+
+# Reduced JPEG decoding; the EXIF orientation is applied by `upright`, once, as for every image.
+_REDUCED = {k: v | cv2.IMREAD_IGNORE_ORIENTATION for k, v in
+            ((2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4), (8, cv2.IMREAD_REDUCED_COLOR_8))}
 
 # EXIF orientation -> how to turn the stored pixels upright
 _UPRIGHT = {

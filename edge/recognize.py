@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import statistics
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +33,9 @@ SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of ev
 MIN_CONFIDENCE = 0.35  # digits less probable than this are guesses between digits: dropped
 PER_CUT = 0.97  # each cut must earn its place: a whole mark read as surely as its pieces stays whole
 IN_NUMBER_NONE = 0.97  # a doubtful mark inside a number is read unless P(not a digit) is above this
+WORK_PIXELS = 1_300_000  # bigger frames are read at this size first (a 12 MP photo: 1/3 on each side)
+MIN_WORK_HEIGHT = 24  # px: digits this tall at the working size are read there...
+FINE_HEIGHT = 32  # ...smaller ones again where they are this tall, or at full size
 Rotation = Literal[0, 90, 180, 270, "auto"]
 ROTATIONS = (0, 90, 180, 270)
 
@@ -74,12 +78,31 @@ class Recognizer:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
         rotate = self.rotate if rotate is None else rotate
+        if rotate not in (*ROTATIONS, "auto"):
+            raise ValueError(f"rotate={rotate!r}, expected one of 0, 90, 180, 270 or 'auto'")
+        H, W = gray.shape
+        if H * W <= WORK_PIXELS:
+            return self._read_gray(gray, rotate)
+        # A big photo is read at a working size first; digits too small there are read again
+        # where they are FINE_HEIGHT px tall (or at full size). Boxes come back to the frame.
+        scale = math.sqrt(WORK_PIXELS / (H * W))
+        for _ in range(2):
+            small = cv2.resize(gray, (max(1, round(W * scale)), max(1, round(H * scale))), interpolation=cv2.INTER_AREA)
+            result, inputs = self._read_gray(small, rotate)
+            height = statistics.median(d.box.h for d in result.digits) if result.digits else 0
+            if height >= MIN_WORK_HEIGHT or scale >= 1:
+                return result.scaled(1 / scale, W, H), inputs
+            scale = min(1.0, scale * FINE_HEIGHT / height) if height else 1.0
+            if scale >= 1:
+                return self._read_gray(gray, rotate)
+        return result.scaled(1 / scale, W, H), inputs
+
+    def _read_gray(self, gray: np.ndarray, rotate: Rotation) -> tuple[Recognition, list[np.ndarray]]:
+        """Read a grey frame turned by `rotate` (or the surest of four turns)."""
         read = self._read_one if self.expect == "one" else self._read
         if rotate == "auto":
             return max((read(look(gray, self.segment, turns)) for turns in range(4)), key=lambda r: sureness(r[0]))
-        if rotate not in ROTATIONS:
-            raise ValueError(f"rotate={rotate!r}, expected one of 0, 90, 180, 270 or 'auto'")
-        return read(look(gray, self.segment, rotate // 90))
+        return read(look(gray, self.segment, int(rotate) // 90))
 
     def _read_one(self, view: View) -> tuple[Recognition, list[np.ndarray]]:
         """The one digit of a view: all its marks but specks (a quarter of the tallest, or
