@@ -9,7 +9,8 @@ returns lines of digits (ours, the classic OpenCV recipe, Tesseract) is scored a
 - exact: the predicted lines equal the true lines as a multiset.
 
 Images of one `group` (photos of the same sheet) count once: their mean is one vote.
-Images whose notes say ROTATED are the rotated set; the rest are upright.
+Photos (`kind` photo) whose notes say ROTATED are the rotated set; the other photos are
+the upright set; other kinds (a canvas export) are scored apart.
 
     python -m train.photos ../shared/datasets/real-dev [--rotate auto] [--show]
 """
@@ -33,6 +34,7 @@ class Photo:
     lines: tuple[str, ...]
     group: str
     rotated: bool
+    kind: str = "photo"  # photo, or canvas (a drawing app's export), scan...
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,8 @@ def load(folder: Path) -> list[Photo]:
             continue
         try:
             row = json.loads(line)
-            photos.append(Photo(Path(folder) / "images" / row["file"], tuple(row["lines"]),
-                                row.get("group") or row["file"], "ROTATED" in (row.get("notes") or "")))
+            photos.append(Photo(Path(folder) / "images" / row["file"], tuple(row["lines"]), row.get("group") or row["file"],
+                                "ROTATED" in (row.get("notes") or ""), row.get("kind", "photo")))
         except (ValueError, KeyError) as exc:
             raise ValueError(f"{truth}:{n}: bad truth row ({exc})") from None
     return photos
@@ -97,15 +99,19 @@ def score_photo(photo: Photo, predicted: Iterable[str]) -> PhotoScore:
 
 
 def summarize(scores: list[PhotoScore]) -> dict[str, float]:
-    """Recall, precision, F1 and exact share over photos, each group counting once."""
+    """Recall, precision, F1 and exact share: the mean over sheets of the mean over each
+    sheet's photos (a group counts once). A photo read as nothing has no precision: it is
+    left out of that mean (its recall, 0, counts)."""
     groups: dict[str, list[PhotoScore]] = defaultdict(list)
     for s in scores:
         groups[s.photo.group].append(s)
 
-    def mean(f: Callable[[PhotoScore], float]) -> float:
-        return sum(sum(map(f, g)) / len(g) for g in groups.values()) / max(len(groups), 1)
+    def mean(f: Callable[[PhotoScore], float], keep: Callable[[PhotoScore], bool] = lambda s: True) -> float:
+        per_group = [[f(s) for s in g if keep(s)] for g in groups.values()]
+        per_group = [sum(v) / len(v) for v in per_group if v]
+        return sum(per_group) / len(per_group) if per_group else 1.0
 
-    recall, precision = mean(lambda s: s.recall), mean(lambda s: s.precision)
+    recall, precision = mean(lambda s: s.recall), mean(lambda s: s.precision, lambda s: s.predicted_digits > 0)
     return {
         "photos": len(scores),
         "groups": len(groups),
@@ -138,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"photos: {exc}", file=sys.stderr)
         return 2
     recognizer = Recognizer(args.model)
-    for name, chosen, options in (("upright", [p for p in photos if not p.rotated], {}),
-                                  ("rotated", [p for p in photos if p.rotated], {"rotate": "auto"})):
+    for name, chosen, options in (("upright photos", [p for p in photos if not p.rotated and p.kind == "photo"], {}),
+                                  ("rotated photos, rotate=auto", [p for p in photos if p.rotated and p.kind == "photo"], {"rotate": "auto"}),
+                                  ("not photos", [p for p in photos if p.kind != "photo"], {})):
         figures, scores = evaluate(lambda path, o=options: recognizer.recognize(read_image(path), **o).lines, chosen)
         print(json.dumps({"set": name, **{k: round(v, 4) for k, v in figures.items()}}))
         if args.show:
