@@ -19,8 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge.data import Box
-from train.scenes import Scene
+from train.scenes import Scene, with_truth
 
 INKS = {"black": (40, 35, 30), "blue": (150, 70, 25), "pencil": (110, 110, 110)}  # BGR of full ink
 SIZES = ((1600, 1200), (2048, 1536), (3000, 2250), (4000, 3000))  # 2 to 12 MP
@@ -133,18 +132,9 @@ def make_photo(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     image, owner, shot = _camera(page, owner, rng, (W, H))
     pen_kind = "thin" if pen < 2.5 else "marker" if pen >= 0.08 * height else "pen"
     ink_kind = next(k for k, v in INKS.items() if v == ink)
-    scene = Scene(image, conditions={"lone": lone, "paper": rule, "pen": pen_kind, "ink": ink_kind,
-                                     "gap": round(gap / height, 2), "megapixels": round(W * H / 1e6, 1), **shot})
-    per_line: dict[int, str] = {}
-    for k, (li, label) in enumerate(truth, start=1):
-        ys, xs = np.nonzero(owner == k)
-        if ys.size == 0:
-            continue
-        scene.boxes.append(Box(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)))
-        scene.labels.append(label)
-        per_line[li] = per_line.get(li, "") + str(label)
-    scene.lines = [per_line[k] for k in sorted(per_line)]
-    return scene
+    conditions = {"lone": lone, "paper": rule, "pen": pen_kind, "ink": ink_kind,
+                  "gap": round(gap / height, 2), "megapixels": round(W * H / 1e6, 1), **shot}
+    return with_truth(Scene(image, conditions=conditions), truth, owner)
 
 
 def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:

@@ -108,7 +108,13 @@ def make_scene(
         ok, enc = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])
         image = cv2.imdecode(enc, cv2.IMREAD_COLOR)
 
-    scene = Scene(image)
+    return with_truth(Scene(image), truth, owner)
+
+
+def with_truth(scene: Scene, truth: list[tuple[int, int]], owner: np.ndarray) -> Scene:
+    """Fill a scene's boxes, labels and lines from `truth` ((line, label) of digit k+1) and
+    `owner` (which digit, 1-based, each pixel of the final image shows). Digits hidden
+    entirely (off the frame) are left out."""
     per_line: dict[int, str] = {}
     for k, (li, label) in enumerate(truth, start=1):
         ys, xs = np.nonzero(owner == k)

@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.edge.test_web import start_serve
+
 FRAMES_PER_CONNECTION = 12
 
 
@@ -86,14 +88,8 @@ def test_camera_survives_a_stalled_stream(stalling_camera, tmp_path):
 
 
 def test_serve_survives_a_stalled_stream(stalling_camera):
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "serve", "--port", "0", "--read-timeout", "0.5",
-                             "--source", f"http://127.0.0.1:{stalling_camera.port}/"], stderr=subprocess.PIPE, text=True)
+    proc, url = start_serve("--read-timeout", "0.5", "--source", f"http://127.0.0.1:{stalling_camera.port}/")
     try:
-        for _ in range(10):
-            line = proc.stderr.readline()
-            if "serving on" in line:
-                break
-        url = line.split()[-1].rstrip("/")
         deadline, state = time.monotonic() + 90, {}
         while time.monotonic() < deadline and stalling_camera.connections < 3:
             with urllib.request.urlopen(url + "/api/state", timeout=10) as r:

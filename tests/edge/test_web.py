@@ -19,14 +19,9 @@ ARTIFACTS = REPO / "test-artifacts"
 
 @pytest.fixture(scope="module")
 def server():
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "serve", "--port", "0", "--max-bytes", "2000000"],
-                            stderr=subprocess.PIPE, text=True)
-    for _ in range(10):  # skip the interpreter's own INFO lines
-        line = proc.stderr.readline()
-        if "serving on" in line:
-            break
-    assert "serving on http://127.0.0.1:" in line, line
-    yield line.split()[-1].rstrip("/")
+    proc, url = start_serve("--max-bytes", "2000000")
+    assert url.startswith("http://127.0.0.1:"), url
+    yield url
     proc.terminate()
     proc.wait(timeout=10)
 
@@ -113,15 +108,20 @@ def _cli_lines(image):
     return json.loads(subprocess.run([sys.executable, "-m", "edge", "classify", str(image)], capture_output=True, text=True).stdout)["lines"]
 
 
+def start_serve(*options: str) -> tuple[subprocess.Popen, str]:
+    """`digitedge serve --port 0 OPTIONS` on loopback: the process and its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "serve", "--port", "0", *options], stderr=subprocess.PIPE, text=True)
+    for _ in range(10):  # skip the interpreter's own INFO lines
+        line = proc.stderr.readline()
+        if "serving on" in line:
+            return proc, line.split()[-1].rstrip("/")
+    proc.kill()
+    raise AssertionError(f"serve did not start: {line}")
+
+
 def test_live_view_streams_annotated_frames():
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "serve", "--port", "0", "--source", str(REPO / "samples" / "video.avi")],
-                            stderr=subprocess.PIPE, text=True)
+    proc, url = start_serve("--source", str(REPO / "samples" / "video.avi"))
     try:
-        for _ in range(10):
-            line = proc.stderr.readline()
-            if "serving on" in line:
-                break
-        url = line.split()[-1].rstrip("/")
         with urllib.request.urlopen(url + "/stream.mjpg", timeout=30) as r:
             assert r.headers["Content-Type"].startswith("multipart/x-mixed-replace")
             head = r.read(400)
