@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
 from edge.data import Recognition
 from edge.images import IMAGE_SUFFIXES, decode_image, read_bytes, upright_size

@@ -8,7 +8,6 @@ grid lines (lined recall 0.75, precision 0.63 without), polarity that survives d
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
