@@ -38,8 +38,6 @@ MIN_WORK_HEIGHT = 24  # px: digits this tall at the working size are read there.
 FINE_HEIGHT = 32  # ...smaller ones again where they are this tall, or at full size
 Rotation = Literal[0, 90, 180, 270, "auto"]
 ROTATIONS = (0, 90, 180, 270)
-
-
 Expect = Literal["any", "one"]
 
 
@@ -60,8 +58,7 @@ class Recognizer:
         rotate: Rotation = 0,
         expect: Expect = "any",
     ) -> None:
-        if rotate not in (*ROTATIONS, "auto"):
-            raise ValueError(f"rotate={rotate!r}, expected one of 0, 90, 180, 270 or 'auto'")
+        _checked(rotate)
         if expect not in ("any", "one"):
             raise ValueError(f"expect={expect!r}, expected 'any' or 'one'")
         self.classifier = Classifier(model_path, num_threads=num_threads)
@@ -77,25 +74,26 @@ class Recognizer:
     def recognize_with_inputs(self, image: np.ndarray, rotate: Rotation | None = None) -> tuple[Recognition, list[np.ndarray]]:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
-        rotate = self.rotate if rotate is None else rotate
-        if rotate not in (*ROTATIONS, "auto"):
-            raise ValueError(f"rotate={rotate!r}, expected one of 0, 90, 180, 270 or 'auto'")
+        rotate = _checked(self.rotate if rotate is None else rotate)
         H, W = gray.shape
         if H * W <= WORK_PIXELS:
             return self._read_gray(gray, rotate)
-        # A big photo is read at a working size first; digits too small there are read again
-        # where they are FINE_HEIGHT px tall (or at full size). Boxes come back to the frame.
+        # A big photo is read at a working size first; if its digits come out small there,
+        # again where they are FINE_HEIGHT px tall (or at full size). Boxes come back to the frame.
         scale = math.sqrt(WORK_PIXELS / (H * W))
-        for _ in range(2):
-            small = cv2.resize(gray, (max(1, round(W * scale)), max(1, round(H * scale))), interpolation=cv2.INTER_AREA)
-            result, inputs = self._read_gray(small, rotate)
-            height = statistics.median(d.box.h for d in result.digits) if result.digits else 0
-            if height >= MIN_WORK_HEIGHT or scale >= 1:
-                return result.scaled(1 / scale, W, H), inputs
-            scale = min(1.0, scale * FINE_HEIGHT / height) if height else 1.0
-            if scale >= 1:
-                return self._read_gray(gray, rotate)
-        return result.scaled(1 / scale, W, H), inputs
+        result, inputs = self._read_scaled(gray, scale, rotate)
+        height = statistics.median(d.box.h for d in result.digits) if result.digits else 0
+        if height >= MIN_WORK_HEIGHT:
+            return result, inputs
+        finer = min(1.0, scale * FINE_HEIGHT / height) if height else 1.0
+        return self._read_gray(gray, rotate) if finer >= 1 else self._read_scaled(gray, finer, rotate)
+
+    def _read_scaled(self, gray: np.ndarray, scale: float, rotate: Rotation) -> tuple[Recognition, list[np.ndarray]]:
+        """Read a grey frame resized by `scale` (< 1); boxes in the frame's own pixels."""
+        H, W = gray.shape
+        small = cv2.resize(gray, (max(1, round(W * scale)), max(1, round(H * scale))), interpolation=cv2.INTER_AREA)
+        result, inputs = self._read_gray(small, rotate)
+        return result.scaled(W / small.shape[1], W, H), inputs
 
     def _read_gray(self, gray: np.ndarray, rotate: Rotation) -> tuple[Recognition, list[np.ndarray]]:
         """Read a grey frame turned by `rotate` (or the surest of four turns)."""
@@ -189,6 +187,13 @@ class Recognizer:
         """Model inputs of the pieces and their predictions, in one interpreter call."""
         batch = np.stack([prepare(p.ink) for p in pieces])[..., None] if pieces else np.empty((0, SIZE, SIZE, 1), np.uint8)
         return batch, self.classifier.classify(batch)
+
+
+def _checked(rotate: Rotation) -> Rotation:
+    """`rotate`, or ValueError naming it."""
+    if rotate not in (*ROTATIONS, "auto"):
+        raise ValueError(f"rotate={rotate!r}, expected one of 0, 90, 180, 270 or 'auto'")
+    return rotate
 
 
 def _union(marks: list[Mark]) -> Mark:
