@@ -12,6 +12,8 @@ import io
 import json
 import multiprocessing as mp
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -82,9 +84,23 @@ _worker: dict[str, Any] = {}
 CRASH_ENV = "DIGITEDGE_FAULT_CRASH_ON"  # fault injection for tests: a worker dies on matching paths
 
 
-def _init_worker(model: str | None, kwargs: dict[str, Any], annotate: Path | None) -> None:
+def _init_worker(model: str | None, kwargs: dict[str, Any], annotate: Path | None, parent: int) -> None:
     _worker["recognizer"] = Recognizer(model, **kwargs)
     _worker["annotate"] = annotate
+    threading.Thread(target=_die_with, args=(parent,), daemon=True, name="digitedge-parent-watch").start()
+
+
+def _die_with(parent: int, every_s: float = 0.5) -> None:
+    """End this worker when the classify process is gone (kill -9 included): workers are
+    the forkserver's children, so no signal of the parent's death would reach them."""
+    while True:
+        time.sleep(every_s)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # the pid now belongs to another user's process: ours is gone
+            os._exit(1)
 
 
 def _work(item: Item) -> dict[str, Any]:
@@ -114,7 +130,7 @@ def run(
         yield from map(_work, items)
         return
     ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-    init = (model, recognizer_kwargs, annotate)
+    init = (model, recognizer_kwargs, annotate, os.getpid())
     todo, suspects = deque(items), deque()
     while todo or suspects:
         with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=init) as pool:

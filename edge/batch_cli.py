@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
         '"lines", "error"} or CSV (path, lines, digit count, error). Re-running with the same '
         "--out skips files already done.",
         epilog="exit codes: 0 all files read, 1 some files failed, 2 usage error or unusable model, "
-        "3 no TFLite interpreter installed, 130 interrupted (output stays valid; rerun to resume)",
+        "3 no TFLite interpreter installed, 130 interrupted by Ctrl-C or SIGTERM (output stays valid; rerun to resume)",
     )
     p.add_argument("paths", nargs="+", help="image files and/or folders")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
@@ -39,6 +40,10 @@ def parser() -> argparse.ArgumentParser:
                    help="one: each image is a single digit (a crop, a form cell) and gets exactly one, the most "
                    "probable, with P(that digit | a digit) as its confidence; blank images get none (default any)")
     return p
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str]) -> int:
@@ -82,6 +87,7 @@ def main(argv: list[str]) -> int:
 
     started, n_digits, n_errors, n_done = time.time(), 0, 0, 0
     status = EXIT_OK
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop: as Ctrl-C, summary and 130
     try:
         rows = batch.run(todo, args.model, args.workers, args.annotate, recognizer=recognizer, **kwargs)
         for row in tqdm(rows, total=len(todo), unit="img", file=sys.stderr, disable=None):

@@ -198,3 +198,55 @@ def test_a_fifo_named_like_an_image_is_an_error_row_not_a_hang(tmp_path):
     rows = rows_of(res.stdout)
     assert rows["x.png"]["error"] == "not a regular file" and rows["good.jpg"]["error"] is None
     assert res.returncode == 1
+
+
+def test_sigterm_is_ctrl_c(tmp_path):
+    """A service manager stops with SIGTERM: the same summary and exit code as Ctrl-C."""
+    folder = _folder_of_copies(tmp_path, 120)
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "classify", str(folder), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 5):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and b"rerun the same command to resume" in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_their_parent(tmp_path):
+    """kill -9 of `classify --workers 2` left its workers alive for as long as anyone waited."""
+    folder = _folder_of_copies(tmp_path, 400)
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "classify", str(folder), "--workers", "2", "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 90
+    while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 5):
+        time.sleep(0.05)
+
+    def descendants(pid):
+        found, todo = set(), [pid]
+        while todo:
+            parent = todo.pop()
+            for status in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    fields = status.read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == parent and int(status.parent.name) not in found:
+                    found.add(int(status.parent.name))
+                    todo.append(int(status.parent.name))
+        return found
+
+    family = descendants(proc.pid)
+    assert len(family) >= 2, family  # the forkserver and its workers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 15
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3] for pid in family):
+        time.sleep(0.2)
+    alive = [pid for pid in family if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]]
+    for pid in alive:  # leave nothing behind, whatever the verdict
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"orphaned workers: {alive}"
