@@ -161,9 +161,10 @@ def format_row(row: dict[str, Any], fmt: str) -> str:
         return json.dumps(row) + "\n"  # ASCII-escaped: any file name, even non-UTF-8, stays valid JSON
     if fmt == "csv":
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(
-            [row["path"], " ".join(row["lines"]), len(row["digits"]), row["error"] or ""]
-        )
+        fields = [row["path"], " ".join(row["lines"]), len(row["digits"]), row["error"] or ""]
+        # QUOTE_MINIMAL quotes a lone \r only when the line ends in one; a path holding one must be quoted
+        quoting = csv.QUOTE_NONNUMERIC if "\r" in row["path"] else csv.QUOTE_MINIMAL
+        csv.writer(buf, lineterminator="\n", quoting=quoting).writerow(fields)
         return buf.getvalue()
     text = " | ".join(row["lines"]) if row["lines"] else "(no digits)"
     return f"{row['path']}: {'ERROR ' + row['error'] if row['error'] else text}\n"
@@ -176,18 +177,23 @@ def done_paths(out: Path, fmt: str) -> set[str]:
         return set()
     done: set[str] = set()
     good = 0
+    record = b""
     with open(out, "rb") as f:
         for line in f:
-            text = line.decode("utf-8", errors="surrogateescape")
+            record += line
+            if fmt == "csv" and record.count(b'"') % 2:  # inside a quoted field: a path holding a newline
+                continue
+            text = record.decode("utf-8", errors="surrogateescape")
             try:
-                if not line.endswith(b"\n"):
+                if not record.endswith(b"\n"):
                     raise ValueError("torn row")
-                path = next(csv.reader([text]))[0] if fmt == "csv" else json.loads(text)["path"]
-            except (ValueError, KeyError, IndexError, TypeError, StopIteration):
+                path = next(csv.reader(io.StringIO(text, newline="")))[0] if fmt == "csv" else json.loads(text)["path"]
+            except (ValueError, KeyError, IndexError, TypeError, StopIteration, csv.Error):
                 break
             if not (fmt == "csv" and path == "path"):  # the CSV header
                 done.add(path)
-            good += len(line)
+            good += len(record)
+            record = b""
     if good != out.stat().st_size:
         with open(out, "r+b") as f:
             f.truncate(good)

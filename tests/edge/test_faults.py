@@ -179,13 +179,13 @@ def test_a_crashing_worker_costs_one_row_not_the_run(tmp_path):
 def test_read_errors_become_rows_in_process(monkeypatch):
     """The same path as an unreadable file, wherever the real check cannot run (root in a
     private checkout): any OSError while reading becomes the row's error."""
-    from edge import batch
+    from edge import batch, images
     from edge.recognize import Recognizer
 
     def denied(*_a, **_k):
         raise PermissionError(13, "Permission denied", str(SAMPLE))
 
-    monkeypatch.setattr(batch.np, "fromfile", denied)
+    monkeypatch.setattr(images.np, "fromfile", denied)
     row = batch.classify_file(Recognizer(), batch.Item(SAMPLE, Path(SAMPLE.name)))
     assert row["error"].startswith("PermissionError") and "Permission denied" in row["error"]
 
@@ -250,3 +250,28 @@ def test_workers_die_with_their_parent(tmp_path):
     for pid in alive:  # leave nothing behind, whatever the verdict
         os.kill(pid, signal.SIGKILL)
     assert not alive, f"orphaned workers: {alive}"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_resume_with_unusual_file_names_adds_no_row(tmp_path, fmt):
+    """Names holding a newline, a carriage return, quotes, commas, tabs, non-UTF-8 bytes:
+    each gets one row, and a second run with the same --out adds none (a \\n name was
+    written again on every resume, and a \\r name crashed resume with _csv.Error)."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    names = ["new\nline.jpg", "carriage\rreturn.jpg", 'quo"te.jpg', "com,ma.jpg", "tab\there.jpg", "sp ace.jpg",
+             os.fsdecode(b"caf\xe9.jpg")]
+    for name in names:
+        shutil.copy(SAMPLE, os.path.join(os.fsencode(folder), os.fsencode(name)))
+    out = tmp_path / f"out.{fmt}"
+    first = classify(folder, "--out", out)
+    assert first.returncode == 0, first.stderr
+    size = out.stat().st_size
+    again = classify(folder, "--out", out)
+    assert again.returncode == 0 and b"7 of 7 files already" in again.stderr, again.stderr
+    assert out.stat().st_size == size
+    import csv as csvmod
+
+    with open(out, newline="", encoding="utf-8", errors="surrogateescape") as f:
+        paths = [r[0] for r in csvmod.reader(f)][1:] if fmt == "csv" else [json.loads(line)["path"] for line in f]
+    assert sorted(os.path.basename(p) for p in paths) == sorted(names)
