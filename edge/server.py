@@ -7,13 +7,18 @@
     GET  /stream.mjpg       the annotated camera stream (multipart JPEG), when --source is given
 
 Binds to 127.0.0.1 by default; bodies over --max-bytes are refused with 413. The page loads
-nothing from the internet.
+nothing from the internet. It trusts no page either: a request must name the server by an
+IP address, `localhost` or an --allow-host name (a site that rebinds its own name to
+127.0.0.1 is refused), a POST must not come from another origin and must carry an image,
+every connection has a timeout, and connections beyond --max-connections get 503.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import ipaddress
 import json
 import logging
 import sys
@@ -23,6 +28,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -76,12 +82,73 @@ class Live:
             self.cond.notify_all()
 
 
-def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int) -> type[BaseHTTPRequestHandler]:
+def host_allowed(value: str | None, names: frozenset[str]) -> bool:
+    """Whether a Host header (or an Origin's host) names this server: an IP address (what a
+    phone on the LAN types), `localhost`, or a name given with --allow-host. A DNS-rebinding
+    page reaches 127.0.0.1 under its own name, which is none of these."""
+    if not value:
+        return False
+    host = value[1 : value.find("]")] if value.startswith("[") else value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return host.lower().rstrip(".") in names
+
+
+class Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a sane listen backlog and a cap on connections: beyond it a
+    client gets 503 at once instead of a hung socket and a server spinning at its fd limit."""
+
+    request_queue_size = 64
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_connections: int) -> None:
+        self.slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int, allowed: frozenset[str] = frozenset({"localhost"}),
+                 timeout_s: float = 10.0) -> type[BaseHTTPRequestHandler]:
     """A request handler bound to one recognizer (requests are served one at a time by it)."""
     lock = threading.Lock()  # one interpreter: one inference at a time
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "digitedge"
+        sys_version = ""  # no Python version in the Server header
+        timeout = timeout_s  # an idle connection, or a body that never comes, is dropped
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError, TimeoutError) as exc:  # the client left: one line, no traceback
+                log.info("%s %s", self.address_string(), type(exc).__name__)
+
+        def _refused(self) -> bool:
+            """Answer 403 to a request naming another host or (POST) from another origin."""
+            if not host_allowed(self.headers.get("Host"), allowed):
+                self._json(HTTPStatus.FORBIDDEN, {"error": "unknown Host: use the address, localhost or --allow-host"})
+                return True
+            origin = self.headers.get("Origin")
+            cross = self.headers.get("Sec-Fetch-Site") == "cross-site"
+            if self.command == "POST" and (cross or (origin and origin != "null" and not host_allowed(urlsplit(origin).netloc, allowed))):
+                self._json(HTTPStatus.FORBIDDEN, {"error": "cross-origin requests are refused"})
+                return True
+            return False
 
         def log_message(self, fmt: str, *args: Any) -> None:
             log.info("%s %s", self.address_string(), fmt % args)
@@ -98,6 +165,8 @@ def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int) -> t
             self._send(status, json.dumps(obj).encode(), "application/json")
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self._refused():
+                return
             if self.path in ("/", "/index.html"):
                 self._send(HTTPStatus.OK, PAGE.read_bytes(), "text/html; charset=utf-8")
             elif self.path == "/api/state":
@@ -108,9 +177,19 @@ def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int) -> t
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
 
         def do_POST(self) -> None:  # noqa: N802
+            if self._refused():
+                return None
             if self.path != "/api/recognize":
                 return self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {self.path}"})
-            length = int(self.headers.get("Content-Length") or 0)
+            ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if not (ctype.startswith("image/") or ctype == "application/octet-stream"):
+                self.close_connection = True
+                return self._json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"error": f"Content-Type {ctype or '(none)'}: POST an image (image/*)"})
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self.close_connection = True
+                return self._json(HTTPStatus.BAD_REQUEST, {"error": f"Content-Length {self.headers['Content-Length']!r} is not a number"})
             if length > max_bytes:
                 self.close_connection = True
                 remaining = length if length <= 16 * max_bytes else 0  # drop it, so the client reads our answer
@@ -157,18 +236,29 @@ def parser() -> argparse.ArgumentParser:
     add_source_options(p)
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     p.add_argument("--max-bytes", type=int, default=10_000_000, help="largest accepted upload (default 10 MB)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a host name the server may be reached by besides IP addresses and localhost (repeatable), "
+                   "e.g. the Pi's raspberrypi.local")
+    p.add_argument("--max-connections", type=int, default=32, help="connections served at once; more get 503 (default 32)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="an idle connection, or a request whose body does not come, is dropped after this (default 10)")
     return p
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    if args.max_connections < 1 or not 0.1 <= args.timeout <= 600:
+        print(f"digitedge serve: --max-connections must be >= 1 and --timeout 0.1..600 s, got {args.max_connections}, {args.timeout}", file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     recognizer = Recognizer(args.model)
     live = Live(args.source, Recognizer(args.model), args.read_timeout, args.reconnect_tries) if args.source else None  # its own interpreter
     if live:
         threading.Thread(target=live.run, daemon=True).start()
     try:
-        server = ThreadingHTTPServer((args.host, args.port), make_handler(recognizer, live, args.max_bytes))
+        allowed = frozenset({"localhost", *(name.lower().rstrip(".") for name in args.allow_host)})
+        handler = make_handler(recognizer, live, args.max_bytes, allowed, args.timeout)
+        server = Server((args.host, args.port), handler, args.max_connections)
     except OSError as exc:
         print(f"digitedge serve: cannot listen on {args.host}:{args.port} ({exc.strerror})", file=sys.stderr)
         return EXIT_USAGE
