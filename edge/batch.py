@@ -34,23 +34,35 @@ KEEP_PIXELS = 2_600_000  # JPEGs are decoded reduced while this many pixels rema
 
 @dataclass(frozen=True)
 class Item:
-    """One input file and where it sits below the argument it was found under."""
+    """One input file and where it sits below the argument it was found under; or a folder
+    that could not be listed, with why (it gets an error row, never silence)."""
 
     path: Path
     rel: Path
+    error: str | None = None
 
 
 def collect(paths: Iterable[str | Path], recursive: bool = False) -> list[Item]:
-    """Files named directly, plus images inside named folders; sorted, without duplicates."""
+    """Files named directly, plus images inside named folders; sorted, without duplicates.
+    Symbolic links to folders are not followed (no loops)."""
     items: dict[str, Item] = {}
     for arg in map(Path, paths):
-        if arg.is_dir():
-            found = arg.rglob("*") if recursive else arg.iterdir()
-            for p in found:
-                if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir():
-                    items.setdefault(str(p), Item(p, p.relative_to(arg)))
-        else:  # a file, or something missing: either way it gets a row
+        if not arg.is_dir():  # a file, or something missing: either way it gets a row
             items.setdefault(str(arg), Item(arg, Path(arg.name)))
+            continue
+
+        def unlisted(exc: OSError, arg: Path = arg) -> None:
+            where = Path(exc.filename or arg)
+            items.setdefault(str(where), Item(where, where.relative_to(arg) if where != arg else Path(arg.name),
+                                              f"cannot list this folder: {exc.strerror or exc}"))
+
+        for folder, dirs, files in os.walk(arg, onerror=unlisted):
+            if not recursive:
+                dirs.clear()
+            for name in files:
+                p = Path(folder) / name
+                if p.suffix.lower() in IMAGE_SUFFIXES:
+                    items.setdefault(str(p), Item(p, p.relative_to(arg)))
     return [items[k] for k in sorted(items)]
 
 
@@ -62,6 +74,8 @@ def result_row(path: Path, result: Recognition | None, error: str | None) -> dic
 
 def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = None) -> dict[str, Any]:
     """One file -> one row; any failure becomes the row's error, never an exception."""
+    if item.error:
+        return result_row(item.path, None, item.error)
     try:
         data = read_bytes(item.path)
         image = decode_image(data, keep_pixels=KEEP_PIXELS)  # a big JPEG: decoded smaller, its digits as well read
@@ -74,8 +88,15 @@ def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = No
         from edge.draw import draw_recognition
 
         out = (annotate / item.rel).with_suffix(".png")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(out), draw_recognition(image, result))
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            written = cv2.imwrite(str(out), draw_recognition(image, result))
+        except (OSError, cv2.error) as exc:
+            written, why = False, str(exc)
+        else:
+            why = "the encoder wrote nothing"
+        if not written:  # the digits were read: the row keeps them and says what was not written
+            return result_row(item.path, full, f"cannot write the annotated copy {out}: {why}")
     return result_row(item.path, full, None)
 
 

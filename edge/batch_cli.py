@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 
 from edge import batch
-from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE
 from edge.recognize import MIN_CONFIDENCE
 from edge.segment import SegmentConfig
 
@@ -22,7 +24,8 @@ def parser() -> argparse.ArgumentParser:
         '"lines", "error"} or CSV (path, lines, digit count, error). Re-running with the same '
         "--out skips files already done.",
         epilog="exit codes: 0 all files read, 1 some files failed, 2 usage error or unusable model, "
-        "3 no TFLite interpreter installed, 130 interrupted by Ctrl-C or SIGTERM (output stays valid; rerun to resume)",
+        "3 no TFLite interpreter installed, 74 the output could not be written (full disk, closed pipe; rows before stay "
+        "whole), 130 interrupted by Ctrl-C or SIGTERM (output stays valid; rerun to resume)",
     )
     p.add_argument("paths", nargs="+", help="image files and/or folders")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
@@ -68,13 +71,25 @@ def main(argv: list[str]) -> int:
 
     recognizer = Recognizer(args.model, **kwargs)  # fail fast on an unusable model; serial runs use it
 
+    if args.annotate is not None:
+        try:
+            args.annotate.mkdir(parents=True, exist_ok=True)
+            if not os.access(args.annotate, os.W_OK | os.X_OK):
+                raise PermissionError(13, "Permission denied")
+        except OSError as exc:
+            print(f"digitedge classify: cannot write annotated copies into {args.annotate}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        done = batch.done_paths(args.out, fmt)
-        fresh = not args.out.exists() or args.out.stat().st_size == 0
-        sink = open(args.out, "a", encoding="utf-8", errors="surrogateescape", newline="")
-        if fmt == "csv" and fresh:
-            sink.write(",".join(batch.CSV_FIELDS) + "\n")
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            done = batch.done_paths(args.out, fmt)
+            fresh = not args.out.exists() or args.out.stat().st_size == 0
+            sink = open(args.out, "a", encoding="utf-8", errors="surrogateescape", newline="")
+            if fmt == "csv" and fresh:
+                sink.write(",".join(batch.CSV_FIELDS) + "\n")
+        except OSError as exc:
+            print(f"digitedge classify: cannot write --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
         todo = [it for it in items if str(it.path) not in done]
         if done:
             print(f"resuming: {len(items) - len(todo)} of {len(items)} files already in {args.out}", file=sys.stderr)
@@ -98,9 +113,17 @@ def main(argv: list[str]) -> int:
             n_errors += row["error"] is not None
     except KeyboardInterrupt:
         status = EXIT_INTERRUPTED
+    except OSError as exc:  # the output cannot take more: a full disk, a closed pipe (| head)
+        status = EXIT_OUTPUT
+        if isinstance(exc, BrokenPipeError):  # nothing more can reach stdout, not even at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        where = "stdout" if sink is sys.stdout else str(args.out)
+        print(f"digitedge classify: cannot write {where}: {exc.strerror or exc}; the rows before are whole "
+              "(rerun with --out to resume)", file=sys.stderr)
     finally:
         if sink is not sys.stdout:
-            sink.close()
+            with contextlib.suppress(OSError):  # the flush of a full disk fails again
+                sink.close()
     elapsed = max(time.time() - started, 1e-9)
     print(
         f"{n_done} images, {n_digits} digits, {n_errors} errors, {n_done / elapsed:.1f} images/s"

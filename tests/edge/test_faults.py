@@ -275,3 +275,66 @@ def test_resume_with_unusual_file_names_adds_no_row(tmp_path, fmt):
     with open(out, newline="", encoding="utf-8", errors="surrogateescape") as f:
         paths = [r[0] for r in csvmod.reader(f)][1:] if fmt == "csv" else [json.loads(line)["path"] for line in f]
     assert sorted(os.path.basename(p) for p in paths) == sorted(names)
+
+
+def test_a_folder_that_cannot_be_listed_gets_an_error_row(tmp_path, monkeypatch):
+    """Under --recursive a subfolder without read permission was skipped in silence, and a
+    named folder that could not be listed gave a traceback. (Root reads anything, so the
+    denial is made here.)"""
+    from edge import batch
+
+    (tmp_path / "locked").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "locked" / "hidden.jpg")
+    shutil.copy(SAMPLE, tmp_path / "seen.jpg")
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    items = batch.collect([tmp_path], recursive=True)
+    assert [(i.path.name, i.error) for i in items] == [("locked", "cannot list this folder: Permission denied"), ("seen.jpg", None)]
+    assert batch.classify_file(None, items[0])["error"] == "cannot list this folder: Permission denied"
+    assert [i.error for i in batch.collect([tmp_path / "locked"])] == ["cannot list this folder: Permission denied"]
+
+
+def test_outputs_that_cannot_be_written_are_one_line_each(tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    for option, path in (("--out", tmp_path / "a-file" / "out.jsonl"), ("--annotate", tmp_path / "a-file" / "annotated")):
+        res = subprocess.run([sys.executable, "-m", "edge", "classify", str(SAMPLE), option, str(path)], capture_output=True, text=True)
+        assert res.returncode == 2 and "Traceback" not in res.stderr and "cannot write" in res.stderr, (option, res.stderr)
+
+
+def test_output_piped_to_head_ends_quietly(tmp_path):
+    folder = _folder_of_copies(tmp_path, 60)
+    proc = subprocess.Popen([sys.executable, "-m", "edge", "classify", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline()  # `head -1`: one row, then the pipe closes
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 74 and "Traceback" not in err and "Exception ignored" not in err
+    assert "cannot write stdout" in err
+
+
+@pytest.mark.skipif(not hasattr(__import__("resource"), "RLIMIT_FSIZE"), reason="needs RLIMIT_FSIZE")
+def test_a_full_disk_keeps_the_rows_before_and_resume_completes(tmp_path):
+    """A file size limit stands in for a full disk: the write fails with EFBIG as it would
+    with ENOSPC. One line, exit 74; the rerun repairs the torn row and completes."""
+    import resource
+
+    folder = _folder_of_copies(tmp_path, 12)
+    out = tmp_path / "out.jsonl"
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
+
+    res = subprocess.run([sys.executable, "-m", "edge", "classify", str(folder), "--out", str(out)], capture_output=True, text=True,
+                         preexec_fn=small_disk, timeout=120)
+    assert res.returncode == 74 and "Traceback" not in res.stderr and "cannot write" in res.stderr, res.stderr
+    assert 0 < out.stat().st_size <= 3000
+    again = classify(folder, "--out", out)
+    assert again.returncode == 0
+    paths = [json.loads(line)["path"] for line in out.read_text().splitlines()]
+    assert sorted(paths) == sorted(str(p) for p in folder.iterdir())
