@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import signal
 import sys
@@ -50,8 +51,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="digitedge camera",
         description="Read digits live from a camera, video file or stream. Writes one JSON object "
-        "per frame (frame, time, lines, stable, digits, fps); `stable` holds lines confirmed over "
-        "the last --window frames, so flicker never reaches consumers.",
+        "per frame (frame, time, lines, stable, digits, fps), after one {\"run\": {started, source, model, "
+        "model_sha256}} record per start; `stable` holds lines confirmed over the last --window frames, "
+        "so flicker never reaches consumers.",
         epilog="Ctrl-C or SIGTERM stop cleanly and flush outputs. exit codes: 0 done (file ended or "
         "stopped), 1 live source lost, 2 bad source or model, 3 missing package",
     )
@@ -88,6 +90,12 @@ def main(argv: list[str]) -> int:
     with ExitStack() as stack:
         source = stack.enter_context(open_source(args.source, args.loop, args.read_timeout, args.reconnect_tries))
         out: IO[str] = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "a", encoding="utf-8"))
+        # One run record per start: a JSONL appended to across restarts says where frame 0 begins again.
+        meta = recognizer.classifier.metadata
+        out.write(json.dumps({"run": {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                                      "source": args.source, "model": str(recognizer.classifier.path),
+                                      "model_sha256": meta.get("model_sha256")}}) + "\n")
+        out.flush()
         writer = None
         started = last = time.monotonic()
         fps = 0.0

@@ -7,6 +7,7 @@ whose metadata does not match what this runtime feeds it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from edge import interpreter as interp
 from edge.preprocess import PREPROCESS_VERSION, SIZE
 
 METADATA_FORMAT = 1
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.2, 5.0  # calibration's range: beyond it no digit clears the threshold, or every guess does
 DEFAULT_MODEL = Path(__file__).with_name("models") / "default.tflite"
 INPUT_SHAPE = [SIZE, SIZE, 1]
 
@@ -31,10 +33,20 @@ def metadata_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def write_metadata(model_path: str | Path, metadata: dict[str, Any]) -> Path:
-    """Write the sidecar for a model (used by `convert`)."""
+    """Write the sidecar for a model (used by `convert`), tied to that model file by its
+    SHA-256: a sidecar edited or copied onto another model is refused on loading."""
     path = metadata_path(model_path)
-    path.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps({**metadata, "model_sha256": file_sha256(model_path)}, indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -59,14 +71,19 @@ def read_metadata(model_path: str | Path) -> dict[str, Any]:
     for key, want in checks.items():
         if meta.get(key) != want:
             raise ModelError(f"{path}: {key}={meta.get(key)!r}, this runtime needs {want!r}")
+    model_file = Path(model_path)
+    if model_file.is_file() and meta.get("model_sha256") != (digest := file_sha256(model_file)):
+        raise ModelError(f"{path}: model_sha256={meta.get('model_sha256')!r}, but {model_file.name} hashes to {digest}: "
+                         "this sidecar was not written for this model (python -m convert.seal records it for older ones)")
     labels = meta.get("labels")
     if not isinstance(labels, list) or not labels:
         raise ModelError(f"{path}: labels must be a non-empty list, got {labels!r}")
-    if any(not (x is None or (isinstance(x, int) and 0 <= x <= 9)) for x in labels) or labels.count(None) > 1:
-        raise ModelError(f"{path}: labels must be digits 0..9 and at most one null (not a digit), got {labels!r}")
+    digits = [x for x in labels if x is not None]
+    if any(type(x) is not int for x in digits) or sorted(digits) != list(range(10)) or labels.count(None) > 1:
+        raise ModelError(f"{path}: labels must be the ten digits 0..9, each once, and at most one null (not a digit), got {labels!r}")
     temperature = meta.get("temperature", 1.0)
-    if not isinstance(temperature, (int, float)) or not 0.05 <= temperature <= 20:
-        raise ModelError(f"{path}: temperature={temperature!r}, expected a number in 0.05..20")
+    if not isinstance(temperature, (int, float)) or not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
+        raise ModelError(f"{path}: temperature={temperature!r}, expected a number in {MIN_TEMPERATURE}..{MAX_TEMPERATURE}")
     if "reject_threshold" in meta:  # the 0.1 rule, argmax plus a one-sided threshold
         raise ModelError(f"{path}: reject_threshold is no longer read; convert the model again (none_threshold)")
     threshold = meta.get("none_threshold")

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 
-from edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path  # noqa: E402
+from edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, write_metadata  # noqa: E402
 from train.backend import keras, tf  # noqa: E402
 
 
@@ -25,7 +25,7 @@ def _tflite(tmp_path, name, shape):
     meta = json.loads(metadata_path(path).read_text())
     meta["labels"] = list(range(10))
     meta.pop("none_threshold", None)  # no not-a-digit output, so no threshold for it
-    metadata_path(path).write_text(json.dumps(meta))
+    write_metadata(path, meta)  # tied to this model file
     return path
 
 

@@ -19,6 +19,8 @@ import pytest
 from edge.headers import UnsizedImage, dimensions
 from tests.edge.test_faults import _png_bomb
 
+pytestmark = pytest.mark.faults
+
 SIDE = 20000
 SMALL = np.full((8, 8, 3), 255, np.uint8)
 

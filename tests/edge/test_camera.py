@@ -20,7 +20,8 @@ def test_camera_reads_the_sample_video(tmp_path):
     res = subprocess.run([sys.executable, "-m", "edge", "camera", "--source", str(VIDEO), "--jsonl", str(out)],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    frames = [json.loads(line) for line in out.read_text().splitlines()]
+    run, *frames = [json.loads(line) for line in out.read_text().splitlines()]
+    assert set(run["run"]) == {"started", "source", "model", "model_sha256"} and run["run"]["source"] == str(VIDEO)
     assert [f["frame"] for f in frames] == list(range(45))
     assert set(frames[0]) == {"frame", "time", "lines", "stable", "digits", "fps"}
     assert frames[-1]["stable"] == TRUTH
@@ -28,11 +29,20 @@ def test_camera_reads_the_sample_video(tmp_path):
     assert "end of file" in res.stderr
 
 
+def test_a_jsonl_appended_across_restarts_marks_each_run(tmp_path):
+    out = tmp_path / "frames.jsonl"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-m", "edge", "camera", "--source", str(VIDEO), "--max-frames", "3", "--jsonl", str(out)],
+                       capture_output=True, check=True)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [("run" if "run" in r else r["frame"]) for r in records] == ["run", 0, 1, 2, "run", 0, 1, 2]
+
+
 def test_max_frames_and_record(tmp_path):
     rec = tmp_path / "rec.avi"
     res = subprocess.run([sys.executable, "-m", "edge", "camera", "--source", str(VIDEO), "--max-frames", "5",
                           "--record", str(rec)], capture_output=True, text=True)
-    assert res.returncode == 0 and len(res.stdout.splitlines()) == 5
+    assert res.returncode == 0 and len(res.stdout.splitlines()) == 6  # the run record, then 5 frames
     import cv2
 
     cap = cv2.VideoCapture(str(rec))
@@ -139,7 +149,7 @@ def test_memory_stays_flat_over_20000_frames_of_a_looping_video(tmp_path):
         except (FileNotFoundError, ProcessLookupError, StopIteration):
             pass
     assert proc.returncode == 0, proc.stderr.read()
-    assert sum(1 for _ in out.open()) == 20000
+    assert sum(1 for _ in out.open()) == 20001  # the run record, then the frames
     steady = [rss for _, rss in samples[len(samples) // 5 :]]  # after warm-up
     growth_mb = (max(steady) - min(steady)) / 1024
     print(f"RSS over 20,000 frames: {min(steady) / 1024:.1f}..{max(steady) / 1024:.1f} MB")

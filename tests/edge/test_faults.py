@@ -21,6 +21,8 @@ import pytest
 from edge.batch import CRASH_ENV
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.faults
+
 SAMPLE = REPO / "samples" / "clean-1.jpg"
 
 

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, read_metadata
+from edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, read_metadata, write_metadata
 from edge.preprocess import PREPROCESS_VERSION
 from train.data import prepare_data
 
@@ -64,7 +64,12 @@ def test_batch_and_single_calls_agree(mnist):
         ({"input_dtype": "float32"}, "input_dtype"),
         ({"format": 99}, "format"),
         ({"labels": []}, "labels must be a non-empty list"),
-        ({"labels": [0, 1, 2], "none_threshold": None}, "outputs but 3 labels"),
+        ({"labels": [7] * 10 + [None]}, "labels must be the ten digits"),  # every digit read as 7
+        ({"labels": [*range(9), None, None]}, "labels must be the ten digits"),
+        ({"labels": [*range(10)], "none_threshold": None}, "outputs but 10 labels"),
+        ({"temperature": 20}, "temperature=20"),  # no digit would clear the threshold
+        ({"temperature": 0.01}, "temperature=0.01"),
+        ({"model_sha256": "0" * 64}, "this sidecar was not written for this model"),
     ],
 )
 def test_incompatible_metadata_is_refused(model_copy, changes, message):
@@ -87,6 +92,9 @@ def test_missing_and_random_model_files(model_copy, tmp_path):
     with pytest.raises(ModelError, match="model file not found"):
         Classifier(tmp_path / "absent.tflite")
     model_copy.write_bytes(np.random.default_rng(0).bytes(5000))
+    with pytest.raises(ModelError, match="this sidecar was not written for this model"):
+        Classifier(model_copy)
+    write_metadata(model_copy, json.loads(metadata_path(model_copy).read_text()))  # a sidecar made for the random bytes
     with pytest.raises(ValueError, match="not a loadable TFLite model"):
         Classifier(model_copy)
 

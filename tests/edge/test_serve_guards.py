@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import REPO
 from tests.edge.test_web import start_serve
 
+pytestmark = pytest.mark.faults
+
 IMAGE = (REPO / "samples" / "clean-1.jpg").read_bytes()
 
 

@@ -1,0 +1,37 @@
+"""Tie a model's sidecar to its model file: record the file's SHA-256 in the sidecar.
+
+    python -m convert.seal MODEL.tflite
+
+`digitedge convert` writes the hash itself; this is for models converted before sidecars
+carried it. The sidecar keeps everything else and records that it was sealed, and how.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from edge.model import metadata_path, write_metadata
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print(__doc__.strip().split("\n\n")[1].strip(), file=sys.stderr)
+        return 2
+    model = Path(argv[0])
+    try:
+        meta = json.loads(metadata_path(model).read_text())
+        meta.pop("model_sha256", None)
+        meta["sealed"] = {"command": f"python -m convert.seal {argv[0]}", "date": dt.date.today().isoformat()}
+        print(write_metadata(model, meta))
+    except (OSError, ValueError) as exc:
+        print(f"seal: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
