@@ -85,7 +85,8 @@ class Recognizer:
         height = statistics.median(d.box.h for d in result.digits) if result.digits else 0
         if height >= MIN_WORK_HEIGHT:
             return result, inputs
-        finer = min(1.0, scale * FINE_HEIGHT / height) if height else 1.0
+        # Nothing read: at most twice as fine (a page of speckle must not cost a full-size read).
+        finer = min(1.0, scale * FINE_HEIGHT / height if height else 2 * scale)
         return self._read_gray(gray, rotate) if finer >= 1 else self._read_scaled(gray, finer, rotate)
 
     def _read_scaled(self, gray: np.ndarray, scale: float, rotate: Rotation) -> tuple[Recognition, list[np.ndarray]]:

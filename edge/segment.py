@@ -33,6 +33,7 @@ MAX_MARKS = 300
 EDGE = 2  # px of faint halo kept around a mark's pixels
 RIM = 4  # px of the 160 px copy left out inside a sheet's outline: its edge, shaded or curled
 LINE_LENGTH = 0.3  # a straight line this long (share of the paper's longer side) is a ruled line, not ink
+MANY_CONTOURS = 5000  # more than this: component boxes from OpenCV's statistics (same boxes)
 MANY_MARKS = 60  # more marks than this may be the pieces of a broken ruled line
 MAX_LINE_HALF = 3  # px: a ruled line's half width is at most this (a bold stroke's is more)
 
@@ -277,6 +278,11 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels as OpenCV's default algorithm, faster; the boxes come from each component's outer
     contour, because OpenCV's own statistics cost three times the labelling."""
     contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if len(contours) > MANY_CONTOURS:  # noise: a loop over contours in Python costs more than the statistics
+        n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_GRANA)
+        boxes = stats[:, :4].astype(np.int32)
+        boxes[0] = 0  # the background has no box, as below
+        return labels, boxes
     outer = [c for c, h in zip(contours, hierarchy[0] if contours else []) if h[3] < 0]  # not a hole
     # One outer contour per component: 16-bit labels when they fit (half the memory traffic)
     depth = cv2.CV_16U if len(outer) < 65535 else cv2.CV_32S

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 
-from edge.batch import result_row
+from edge.batch import KEEP_PIXELS, result_row
 from edge.images import decode_image
 from edge.camera_cli import add_source_options
 from edge.cli import EXIT_OK, EXIT_USAGE
@@ -199,7 +199,7 @@ def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int, allo
             if length <= 0:
                 return self._json(HTTPStatus.BAD_REQUEST, {"error": "empty body: POST an image file"})
             try:
-                image = decode_image(np.frombuffer(self.rfile.read(length), np.uint8))
+                image = decode_image(np.frombuffer(self.rfile.read(length), np.uint8), KEEP_PIXELS)  # big JPEGs decoded reduced
             except ValueError as exc:
                 return self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
             with lock:
