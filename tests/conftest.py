@@ -49,3 +49,15 @@ def real_dev() -> Path:
             pytest.fail(f"{path}/truth.jsonl is missing and ${REQUIRE_DATA} is set")
         pytest.skip(f"{path}/truth.jsonl not found (real photos have no public download)")
     return path
+
+
+@pytest.fixture(scope="session")
+def usps() -> Path:
+    """USPS digits (../shared/datasets/usps.npz): skipped where absent, a failure where
+    $DIGITEDGE_REQUIRE_DATA says it must be there."""
+    path = SHARED / "usps.npz"
+    if not path.is_file():
+        if os.environ.get(REQUIRE_DATA):
+            pytest.fail(f"{path} is missing and ${REQUIRE_DATA} is set")
+        pytest.skip(f"{path} not found")
+    return path

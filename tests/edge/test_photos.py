@@ -8,6 +8,7 @@ grid lines (lined recall 0.75, precision 0.63 without), polarity that survives d
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -112,3 +113,21 @@ def test_wide_handwriting_stays_one_number():
 def test_a_gap_wide_for_this_writer_ends_a_number():
     """Tight print-like spacing, then a gap of 1.4 heights: two numbers."""
     assert [read_line(n) for n in group_lines(_row([0.2, 0.2, 1.4, 0.2, 0.2]))] == ["012", "345"]
+
+
+def test_usps_digits_of_other_writers_floor(recognizer, usps):
+    """USPS test digits, each alone on paper (the first 600): read as that digit. With
+    --expect one every image gets its most probable digit; by default the not-a-digit
+    rejection, calibrated on MNIST writers alone, turns some away."""
+    data = np.load(usps)
+    test = data["split"] == "test"
+    pages = []
+    for img in data["x"][test][:600]:
+        page = np.full((160, 160), 255, np.uint8)
+        page[48:112, 48:112] = 255 - cv2.resize(img, (64, 64), interpolation=cv2.INTER_LINEAR)
+        pages.append(page)
+    labels = data["y"][test][:600]
+    one = Recognizer(expect="one")
+    right_one = np.mean([one.recognize(p).digits[0].label == y for p, y in zip(pages, labels)])
+    right_any = np.mean([[d.label for d in recognizer.recognize(p).digits] == [y] for p, y in zip(pages, labels)])
+    assert right_one >= 0.97 and right_any >= 0.93, (right_one, right_any)  # measured 0.981 / 0.958 on all 2,007
