@@ -87,3 +87,23 @@ def test_connections_beyond_the_cap_get_503(served):
     assert status == 503
     time.sleep(2)  # the held slots time out or close
     assert request(served)[0] == 200
+
+
+def test_a_client_that_leaves_costs_one_log_line_not_a_traceback():
+    import struct
+
+    proc, url = start_serve()
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        for _ in range(5):  # post an image, then reset the connection before the answer
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"POST /api/recognize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(IMAGE) + IMAGE)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+            sock.close()
+        time.sleep(1.5)
+        assert request(port)[0] == 200  # still serving
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "Traceback" not in err, err[-2000:]
