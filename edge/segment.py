@@ -1,14 +1,16 @@
 """Find digit-sized marks in a frame and cut out their ink.
 
-1. Ink map: the local background is estimated with a max filter on a downscaled copy (wider
-   than any pen stroke), and ink = background - pixel. This removes uneven lighting and
-   shadows that a global threshold cannot.
+1. Ink map: the local background is estimated with a morphological closing on a downscaled
+   copy (wider than any pen stroke), and ink = background - pixel. This removes uneven
+   lighting and shadows that a global threshold cannot. On a sheet lying on a desk
+   (`edge.page`), the desk takes the paper's level and the thresholds come from the sheet.
 2. Hysteresis threshold: marks are connected regions above the noise floor that hold at
-   least one pixel of clear ink (Otsu on the ink map, never below `min_contrast`). In very
-   wide regions only ink above the midpoint of the two levels connects (faint ruled lines).
-3. Pieces of one digit (a broken 5, a detached stroke) are merged; specks, ruled lines and
-   shapes of impossible proportions are dropped. (`edge.cuts` offers ways to cut a wide
-   mark, touching digits, for the recognizer to choose from.)
+   least one pixel of clear ink (Otsu on the ink map, never below `min_contrast`). Long
+   straight thin lines (ruled and grid paper) are erased where no stroke crosses them; in
+   very wide regions only ink above the midpoint of the two levels connects.
+3. Pieces of one digit (a broken 5, a detached stroke) are merged; specks, traces along the
+   frame's edge and shapes of impossible proportions are dropped. (`edge.cuts` offers ways
+   to cut a wide mark, touching digits, for the recognizer to choose from.)
 
 The ink of each mark is returned white-on-black, masked to the mark's own pixels, ready for
 `edge.preprocess.prepare`. On a clean white page this is exactly 255 - pixel.
@@ -188,9 +190,8 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np
     labels, boxes = _components(mask)
     # Ruled and grid paper: lines run through digits and weld them into one long mark.
     extent = max(H, W) if page is None else max(cv2.boundingRect(page)[2:])  # of the paper the lines are on
-    longest = boxes[:, 2:].max(axis=1)
     # Looked for when some mark is as long as a line, or there are many: a line broken by noise.
-    if ((longest >= LINE_LENGTH * extent).any() or len(boxes) > MANY_MARKS) and _remove_lines(mask, extent):
+    if ((boxes[:, 2:].max(axis=1) >= LINE_LENGTH * extent).any() or len(boxes) > MANY_MARKS) and _remove_lines(mask, extent):
         labels, boxes = _components(mask)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
@@ -241,13 +242,12 @@ def _remove_lines(mask: np.ndarray, size: int) -> bool:
 
     Lines are thin: they are looked for among the thin parts of the marks (a bold digit
     holds straight paths of any slope), and a segment as thick as a bold stroke is none."""
-    on = mask
-    thin = on & ~cv2.morphologyEx(on, cv2.MORPH_OPEN, _BOLD)
+    thin = mask & ~cv2.morphologyEx(mask, cv2.MORPH_OPEN, _BOLD)
     length = int(LINE_LENGTH * size)
     segments = cv2.HoughLinesP(thin, 1, np.pi / 360, max(20, length // 2), minLineLength=length, maxLineGap=max(3, size // 20))
     if segments is None:
         return False
-    dist = cv2.distanceTransform(on, cv2.DIST_L2, 3)
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
     across = {True: np.zeros_like(mask), False: np.zeros_like(mask)}  # lines nearer horizontal, nearer vertical
     widths = []
     for x0, y0, x1, y1 in segments.reshape(-1, 4).tolist():
@@ -262,7 +262,7 @@ def _remove_lines(mask: np.ndarray, size: int) -> bool:
     reach = half + 2
     for horizontal, drawn in across.items():
         if drawn.any():
-            band = cv2.dilate(drawn, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * half + 1) if horizontal else (2 * half + 1, 1))) & on
+            band = cv2.dilate(drawn, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * half + 1) if horizontal else (2 * half + 1, 1))) & mask
             axis = 0 if horizontal else 1
             crossed = (np.roll(mask, reach, axis=axis) == 1) & (np.roll(mask, -reach, axis=axis) == 1)
             mask[(band == 1) & ~crossed] = 0
