@@ -36,6 +36,7 @@ IN_NUMBER_NONE = 0.97  # a doubtful mark inside a number is read unless P(not a 
 WORK_PIXELS = 1_300_000  # bigger frames are read at this size first (a 12 MP photo: 1/3 on each side)
 MIN_WORK_HEIGHT = 24  # px: digits this tall at the working size are read there...
 FINE_HEIGHT = 32  # ...smaller ones again where they are this tall, or at full size
+FINE_PIXELS = 13_000_000  # a frame where nothing was read at the working size is read again on at most this
 Rotation = Literal[0, 90, 180, 270, "auto"]
 ROTATIONS = (0, 90, 180, 270)
 Expect = Literal["any", "one"]
@@ -85,8 +86,9 @@ class Recognizer:
         height = statistics.median(d.box.h for d in result.digits) if result.digits else 0
         if height >= MIN_WORK_HEIGHT:
             return result, inputs
-        # Nothing read: at most twice as fine (a page of speckle must not cost a full-size read).
-        finer = min(1.0, scale * FINE_HEIGHT / height if height else 2 * scale)
+        # Nothing read: its digits may be too small here, so again finer, but on at most
+        # FINE_PIXELS (a 12 MP photo in full; a 49 MP page of speckle must not cost a full read).
+        finer = min(1.0, scale * FINE_HEIGHT / height if height else math.sqrt(FINE_PIXELS / (H * W)))
         return self._read_gray(gray, rotate) if finer >= 1 else self._read_scaled(gray, finer, rotate)
 
     def _read_scaled(self, gray: np.ndarray, scale: float, rotate: Rotation) -> tuple[Recognition, list[np.ndarray]]:

@@ -126,7 +126,7 @@ def test_bombs_in_every_format_are_refused_in_little_memory(tmp_path):
 def test_a_big_page_of_speckle_is_bounded_work(tmp_path):
     """A 7000x7000 PNG of speckle is allowed (under the pixel limit), but it took 5 s and
     1.1 GB, read at full size, holding the server's one inference lock. It is read at the
-    working size, and at most twice as fine when nothing is read there."""
+    working size, and when nothing is read there, again on at most 13 MP."""
     import time
 
     from edge.recognize import Recognizer

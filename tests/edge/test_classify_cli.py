@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from edge.model import write_metadata
+
 from tests.conftest import REPO
 
 SAMPLES = REPO / "samples"
@@ -114,7 +116,8 @@ def test_usage_errors_are_one_line_exit_2(tmp_path, args, message):
 def test_a_corrupt_model_is_one_line_exit_2(tmp_path):
     model = tmp_path / "junk.tflite"
     model.write_bytes(b"\x00not a flatbuffer" * 100)
-    shutil.copy(REPO / "edge" / "models" / "default.json", tmp_path / "junk.json")  # metadata that claims all is well
+    meta = json.loads((REPO / "edge" / "models" / "default.json").read_text())
+    write_metadata(model, meta)  # metadata that claims all is well, tied to the junk file
     res = classify(SAMPLES / "clean-1.jpg", "--model", model)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "junk.tflite: not a loadable TFLite model" in res.stderr
