@@ -33,15 +33,13 @@ from edge.batch import KEEP_PIXELS  # noqa: E402
 from edge.images import decode_image, read_image  # noqa: E402
 from edge.recognize import Recognizer  # noqa: E402
 from train.data import load_mnist  # noqa: E402
-from train.photos import evaluate, load  # noqa: E402
+from train.photos import Photo, evaluate, load, score_photo, summarize  # noqa: E402
 from train.photoscenes import photo_stream  # noqa: E402
 from train.scenes import make_scene, score  # noqa: E402
 
 
 def lines_score(read, scenes) -> dict[str, float]:
     """Scenes scored on their lines alone, like the real photos (any reader returns lines)."""
-    from train.photos import Photo, score_photo, summarize
-
     return summarize([score_photo(Photo(Path(str(i)), tuple(s.lines), str(i), False), read(s.image)) for i, s in enumerate(scenes)])
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import cv2
 
 from edge.data import Recognition
-from edge.images import IMAGE_SUFFIXES, decode_image, read_bytes, upright_size
+from edge.images import IMAGE_SUFFIXES, decode, read_bytes
 from edge.recognize import Recognizer
 
 CSV_FIELDS = ["path", "lines", "digits", "error"]
@@ -77,10 +77,9 @@ def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = No
     if item.error:
         return result_row(item.path, None, item.error)
     try:
-        data = read_bytes(item.path)
-        image = decode_image(data, keep_pixels=KEEP_PIXELS)  # a big JPEG: decoded smaller, its digits as well read
+        image, header = decode(read_bytes(item.path), keep_pixels=KEEP_PIXELS)  # a big JPEG: decoded smaller
         result = recognizer.recognize(image)
-        size = upright_size(data)
+        size = header.upright_size  # the row speaks in the file's own pixels
         full = result if size == image.shape[1::-1] else result.scaled(size[0] / image.shape[1], *size)
     except (ValueError, OSError, cv2.error) as exc:
         return result_row(item.path, None, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
@@ -118,9 +117,7 @@ def _die_with(parent: int, every_s: float = 0.5) -> None:
         time.sleep(every_s)
         try:
             os.kill(parent, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:  # the pid now belongs to another user's process: ours is gone
+        except (ProcessLookupError, PermissionError):  # gone (or its pid reused by another user's process)
             os._exit(1)
 
 

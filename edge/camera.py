@@ -29,7 +29,14 @@ class SourceError(RuntimeError):
     """A frame source could not be opened (or reopened)."""
 
 
-MIN_READ_TIMEOUT_S, MAX_READ_TIMEOUT_S = 0.1, 600.0
+MIN_SECONDS, MAX_SECONDS = 0.1, 600.0  # bounds of a timeout: a stall is noticed, and not never
+
+
+def check_seconds(value: float) -> float:
+    """A timeout in seconds within MIN_SECONDS..MAX_SECONDS, or ValueError naming it."""
+    if not MIN_SECONDS <= value <= MAX_SECONDS:
+        raise ValueError(f"{value:g} s is outside {MIN_SECONDS:g}..{MAX_SECONDS:g} s")
+    return value
 
 
 def _capture(target: int | str, read_timeout_s: float) -> Any:
@@ -84,8 +91,7 @@ class VideoSource:
 
     def __init__(self, spec: str, loop: bool = False, read_timeout_s: float = 10.0, reconnect_tries: int = 5,
                  backoff_s: float = 0.5, opener: Callable[[int | str], Any] | None = None) -> None:
-        if not MIN_READ_TIMEOUT_S <= read_timeout_s <= MAX_READ_TIMEOUT_S:
-            raise ValueError(f"read timeout must be {MIN_READ_TIMEOUT_S}..{MAX_READ_TIMEOUT_S} s, got {read_timeout_s}")
+        check_seconds(read_timeout_s)
         if reconnect_tries < 0:
             raise ValueError(f"reconnect tries must be >= 0, got {reconnect_tries}")
         self.spec, self.loop = spec, loop

@@ -14,21 +14,22 @@ from typing import IO
 
 import cv2
 
-from edge.camera import MAX_READ_TIMEOUT_S, MIN_READ_TIMEOUT_S, SourceError, StableReading, open_source
+from edge.camera import MAX_SECONDS, MIN_SECONDS, SourceError, StableReading, check_seconds, open_source
 from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from edge.recognize import MIN_CONFIDENCE
 from edge.segment import SegmentConfig
 
 
-def read_timeout(text: str) -> float:
-    """argparse type of --read-timeout: seconds within the bounds a live source accepts."""
+def seconds(text: str) -> float:
+    """argparse type of a timeout: seconds within the bounds `check_seconds` sets."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not MIN_READ_TIMEOUT_S <= value <= MAX_READ_TIMEOUT_S:
-        raise argparse.ArgumentTypeError(f"{text} s is outside {MIN_READ_TIMEOUT_S:g}..{MAX_READ_TIMEOUT_S:g} s")
-    return value
+    try:
+        return check_seconds(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def tries(text: str) -> int:
@@ -40,9 +41,9 @@ def tries(text: str) -> int:
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
     """The options of a live source, shared by `camera` and `serve`."""
-    p.add_argument("--read-timeout", type=read_timeout, default=10.0, metavar="SECONDS",
+    p.add_argument("--read-timeout", type=seconds, default=10.0, metavar="SECONDS",
                    help=f"seconds without a frame before a live source counts as stalled and is reopened "
-                   f"({MIN_READ_TIMEOUT_S:g}..{MAX_READ_TIMEOUT_S:g}, default 10)")
+                   f"({MIN_SECONDS:g}..{MAX_SECONDS:g}, default 10)")
     p.add_argument("--reconnect-tries", type=tries, default=5, metavar="N",
                    help="drops in a row before giving up (default 5; pauses double from 0.5 s)")
 

@@ -1,14 +1,15 @@
 """Image dimensions from the file header, before anything is decoded.
 
 A 10 KB WebP can claim 16383x16383 pixels and a 300 KB GIF 20000x20000: decoding them first
-and asking later costs gigabytes. `dimensions` reads the size of every format OpenCV's
+and asking later costs gigabytes. `read_header` reads the size of every format OpenCV's
 `imdecode` accepts from the bytes alone and refuses a format it cannot size, so nothing is
-decoded whose size is unknown.
+decoded whose size is unknown. A JPEG's EXIF orientation is read on the same walk.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,9 +20,26 @@ class UnsizedImage(ValueError):
     """The bytes are no image format whose size can be read before decoding."""
 
 
-def dimensions(data: bytes | np.ndarray) -> tuple[int, int]:
-    """(width, height) an image's header declares; the largest, where a format holds several
-    (a GIF's screen and its first frame, an AVIF's images). UnsizedImage otherwise."""
+@dataclass(frozen=True)
+class Header:
+    """What an image's header says, read before anything is decoded: its stored size, and
+    for a JPEG, the EXIF orientation its camera recorded (phones store the sensor's pixels
+    and say in this tag how to turn them upright; 1 is as stored)."""
+
+    width: int
+    height: int
+    orientation: int = 1
+    jpeg: bool = False
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """(width, height) once turned as the orientation says."""
+        return (self.height, self.width) if self.orientation in (5, 6, 7, 8) else (self.width, self.height)
+
+
+def read_header(data: bytes | np.ndarray) -> Header:
+    """The header of image bytes; the largest size, where a format holds several (a GIF's
+    screen and its first frame, an AVIF's images). UnsizedImage otherwise."""
     if isinstance(data, np.ndarray):  # every header but a JPEG's lies in the first megabyte
         data = data.tobytes() if data[:2].tobytes() == b"\xff\xd8" else data[: 1 << 20].tobytes()
     b = data
@@ -29,7 +47,7 @@ def dimensions(data: bytes | np.ndarray) -> tuple[int, int]:
     if reader is None:
         raise UnsizedImage("no image format whose size can be read before decoding")
     try:
-        return reader(b)
+        return Header(*reader(b), jpeg=reader is _jpeg)
     except UnsizedImage:
         raise
     except (IndexError, ValueError) as exc:
@@ -48,9 +66,10 @@ def _png(b: bytes) -> tuple[int, int]:
     return _u(b, 16, 4), _u(b, 20, 4)
 
 
-def _jpeg(b: bytes) -> tuple[int, int]:
-    """Walk the markers, however far (64 KB of padding is no hiding place), to the frame header."""
-    i = 2
+def _jpeg(b: bytes) -> tuple[int, int, int]:
+    """Walk the markers, however far (64 KB of padding is no hiding place), to the frame
+    header: (width, height, EXIF orientation of an APP1 block on the way, else 1)."""
+    i, turn = 2, 1
     while True:
         while _u(b, i, 1) == 0xFF and _u(b, i + 1, 1) == 0xFF:  # fill bytes
             i += 1
@@ -58,15 +77,26 @@ def _jpeg(b: bytes) -> tuple[int, int]:
             raise ValueError(f"no marker at byte {i}")
         marker = _u(b, i + 1, 1)
         if marker in SOF_MARKERS:
-            return _u(b, i + 7, 2), _u(b, i + 5, 2)
+            return _u(b, i + 7, 2), _u(b, i + 5, 2), turn
         if marker in (0xD9, 0xDA):  # end of image, or scan data, before any frame header
             raise ValueError("no frame header before the scan")
         if 0xD0 <= marker <= 0xD8 or marker == 0x01:  # markers without a length
             i += 2
-        else:
-            i += 2 + _u(b, i + 2, 2)
+            continue
+        length = _u(b, i + 2, 2)
+        if marker == 0xE1 and b[i + 4 : i + 10] == b"Exif\0\0":
+            turn = _exif_orientation(b[i + 10 : i + 2 + length])
+        i += 2 + length
 
 
+def _exif_orientation(tiff: bytes) -> int:
+    """The orientation tag (0x0112) of an EXIF block, 1 if absent or damaged: a damaged
+    EXIF block leaves the pixels as stored, it does not refuse the image."""
+    try:
+        value = _ifd_tags(tiff, (0x0112,)).get(0x0112, 1)
+    except (IndexError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
 def _bmp(b: bytes) -> tuple[int, int]:
     if _u(b, 14, 4, "little") == 12:  # OS/2 core header: 16-bit sizes
         return _u(b, 18, 2, "little"), _u(b, 20, 2, "little")
@@ -131,25 +161,6 @@ def _ifd_tags(b: bytes, wanted: tuple[int, ...]) -> dict[int, int]:
                 raise ValueError(f"tag {tag} has type {kind}")
             found[tag] = _u(b, at + 4 + offset_size, width, order)
     return found
-
-
-def orientation(data: bytes | np.ndarray) -> int:
-    """The EXIF orientation (1..8) a JPEG's camera recorded, 1 (as stored) if none: phones
-    store the sensor's pixels and say in this tag how to turn them upright."""
-    b = data[: 1 << 17].tobytes() if isinstance(data, np.ndarray) else data[: 1 << 17]
-    if not b.startswith(b"\xff\xd8"):
-        return 1
-    i = 2
-    try:
-        while _u(b, i, 1) == 0xFF and (marker := _u(b, i + 1, 1)) not in (0xDA, 0xD9) and marker not in SOF_MARKERS:
-            length = _u(b, i + 2, 2)
-            if marker == 0xE1 and b[i + 4 : i + 10] == b"Exif\0\0":
-                value = _ifd_tags(b[i + 10 : i + 2 + length], (0x0112,)).get(0x0112, 1)
-                return value if 1 <= value <= 8 else 1
-            i += 2 + length
-    except (IndexError, ValueError):  # a damaged EXIF block: the pixels as stored
-        pass
-    return 1
 
 
 def _pnm(b: bytes) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.headers import UnsizedImage, dimensions, orientation
+from edge.headers import Header, UnsizedImage, read_header
 
 # Every format OpenCV's imdecode reads (and edge.headers sizes), by its usual suffixes.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif", ".avif",
@@ -39,27 +39,28 @@ def read_bytes(path: Path) -> np.ndarray:
     return np.fromfile(path, np.uint8)  # fromfile works for any file name, unlike cv2.imread
 
 
-def upright_size(data: np.ndarray) -> tuple[int, int]:
-    """(width, height) of encoded image bytes as `decode_image` turns them upright."""
-    w, h = dimensions(data)
-    return (h, w) if orientation(data) in (5, 6, 7, 8) else (w, h)
-
-
 def decode_image(data: np.ndarray, keep_pixels: int | None = None) -> np.ndarray:
-    """Decode encoded image bytes (files and uploads alike). The size comes from the header
-    first: a format that cannot be sized, or an image over MAX_PIXELS, is never decoded.
-    With `keep_pixels`, a big JPEG is decoded at 1/2, 1/4 or 1/8 of its size (libjpeg's
-    reduced decoding, several times faster) while it keeps at least that many pixels."""
+    """Decode encoded image bytes (files and uploads alike), turned upright: `decode`."""
+    return decode(data, keep_pixels)[0]
+
+
+def decode(data: np.ndarray, keep_pixels: int | None = None) -> tuple[np.ndarray, Header]:
+    """Encoded image bytes -> (pixels turned upright, the header). The size comes from the
+    header first: a format that cannot be sized, or an image over MAX_PIXELS, is never
+    decoded. With `keep_pixels`, a big JPEG is decoded at 1/2, 1/4 or 1/8 of its size
+    (libjpeg's reduced decoding, several times faster) while it keeps at least that many
+    pixels; the header still says its full size."""
     if data.size == 0:
         raise ValueError("empty file")
     try:
-        w, h = dimensions(data)
+        header = read_header(data)
     except UnsizedImage as exc:
         raise ValueError(f"not a decodable image: {exc}") from None  # never decoded
+    w, h = header.width, header.height
     if w * h > MAX_PIXELS:
         raise ValueError(f"image is {w}x{h} = {w * h} pixels, over the limit of {MAX_PIXELS}")
     mode = cv2.IMREAD_UNCHANGED
-    if keep_pixels and data[:2].tobytes() == b"\xff\xd8":
+    if keep_pixels and header.jpeg:
         reduce = max((k for k in (1, 2, 4, 8) if (w // k) * (h // k) >= keep_pixels), default=1)
         mode = _REDUCED.get(reduce, mode)
     try:
@@ -68,7 +69,7 @@ def decode_image(data: np.ndarray, keep_pixels: int | None = None) -> np.ndarray
         raise ValueError(f"the decoder failed ({exc.err})") from None
     if image is None or image.size == 0:
         raise ValueError("not a decodable image")
-    return upright(image, orientation(data))
+    return upright(image, header.orientation), header
 
 
 # Reduced JPEG decoding; the EXIF orientation is applied by `upright`, once, as for every image.

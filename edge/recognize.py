@@ -26,7 +26,7 @@ from edge.preprocess import SIZE, prepare
 from edge.images import to_gray
 from edge.cuts import Splits, split_options
 from edge.segment import Mark, SegmentConfig, find_marks, ink_map
-from edge.view import View, look
+from edge.view import View, look, sheet
 
 WIDE = 0.8  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
@@ -101,8 +101,9 @@ class Recognizer:
     def _read_gray(self, gray: np.ndarray, rotate: Rotation) -> tuple[Recognition, list[np.ndarray]]:
         """Read a grey frame turned by `rotate` (or the surest of four turns)."""
         read = self._read_one if self.expect == "one" else self._read
-        if rotate == "auto":
-            return max((read(look(gray, self.segment, turns)) for turns in range(4)), key=lambda r: sureness(r[0]))
+        if rotate == "auto":  # the sheet is found once, then the view turned four ways
+            page = sheet(gray, self.segment)
+            return max((read(look(gray, self.segment, turns, page)) for turns in range(4)), key=lambda r: sureness(r[0]))
         return read(look(gray, self.segment, int(rotate) // 90))
 
     def _read_one(self, view: View) -> tuple[Recognition, list[np.ndarray]]:

@@ -159,6 +159,12 @@ def _otsu(hist: np.ndarray) -> int:
 FIND: Literal["find"] = "find"
 
 
+def sheet(gray: np.ndarray, cfg: SegmentConfig) -> np.ndarray | None:
+    """The sheet on a desk in a grey frame (`edge.page.find_page`), when the config looks
+    for one: not with light ink forced (a blackboard is no sheet)."""
+    return find_page(gray, cfg.desk_ratio) if cfg.find_page and cfg.polarity != "light" and gray.size else None
+
+
 def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np.ndarray | None | Literal["find"] = FIND) -> list[Mark]:
     """Candidate digits of a frame (BGR or gray), in no particular order. `page` is the sheet
     the digits are on (a 0/1 mask, from `edge.page.find_page`), None for the whole frame, or
@@ -167,7 +173,7 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np
     if gray.size == 0:
         return []
     if isinstance(page, str):
-        page = find_page(gray, cfg.desk_ratio) if cfg.find_page and cfg.polarity != "light" else None
+        page = sheet(gray, cfg)
     if page is None:
         ink = ink_map(gray, cfg.polarity)
         noise, low, high = _thresholds(ink, cfg.min_contrast)

@@ -8,13 +8,14 @@ turned by quarter turns. Boxes found in the view go back to the frame with `to_f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from edge.data import Box
-from edge.page import find_page, page_angle
-from edge.segment import SegmentConfig
+from edge.page import page_angle
+from edge.segment import FIND, SegmentConfig, sheet
 
 MIN_TILT = 8.0  # degrees: a sheet turned less than this is read as it lies (rows are followed; resampling blurs)
 
@@ -38,11 +39,12 @@ class View:
         return Box(int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(y1 - y0)))
 
 
-def look(gray: np.ndarray, cfg: SegmentConfig, turns: int = 0) -> View:
-    """The view of a grey frame: its sheet squared up when one is found on a desk, then
-    turned by `turns` quarter turns counter-clockwise."""
+def look(gray: np.ndarray, cfg: SegmentConfig, turns: int = 0, page: np.ndarray | None | Literal["find"] = FIND) -> View:
+    """The view of a grey frame: its sheet (`page`, found here by default) squared up when it
+    lies turned on a desk, then turned by `turns` quarter turns counter-clockwise."""
     H, W = gray.shape
-    page = find_page(gray, cfg.desk_ratio) if cfg.find_page and cfg.polarity != "light" and gray.size else None
+    if isinstance(page, str):
+        page = sheet(gray, cfg)
     turns %= 4
     if page is not None and abs(angle := page_angle(page)) >= MIN_TILT:
         forward, size = _rotation(W, H, angle)

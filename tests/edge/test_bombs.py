@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.headers import UnsizedImage, dimensions
+from edge.headers import UnsizedImage, read_header
 from tests.edge.test_faults import _png_bomb
 
 pytestmark = pytest.mark.faults
@@ -94,15 +94,15 @@ def _bombs(folder) -> dict[str, int]:
 def test_every_format_is_sized_from_its_header(tmp_path):
     claimed = _bombs(tmp_path)
     for name, pixels in claimed.items():
-        w, h = dimensions((tmp_path / name).read_bytes())
-        assert w * h == pixels, name
+        header = read_header((tmp_path / name).read_bytes())
+        assert header.width * header.height == pixels, name
 
 
 def test_a_format_that_cannot_be_sized_is_never_decoded():
     with pytest.raises(UnsizedImage):
-        dimensions(b"\x76\x2f\x31\x01" + b"\0" * 100)  # OpenEXR's magic: not sized, so not decoded
+        read_header(b"\x76\x2f\x31\x01" + b"\0" * 100)  # OpenEXR's magic: not sized, so not decoded
     with pytest.raises(UnsizedImage, match="JPEG header"):
-        dimensions(b"\xff\xd8\xff\xe0\x00\x10JFIF")  # cut before any frame header
+        read_header(b"\xff\xd8\xff\xe0\x00\x10JFIF")  # cut before any frame header
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.headers import orientation
+from edge.headers import read_header
 from edge.images import decode_image
 from edge.recognize import Recognizer
 from train.scenes import make_scene
@@ -30,7 +30,7 @@ def test_exif_orientation_is_applied_as_opencvs_own_decoder_does(value):
     image[:10, :20] = 255
     image[20:, 40:, 2] = 200
     data = np.frombuffer(_with_exif(cv2.imencode(".jpg", image)[1].tobytes(), value), np.uint8)
-    assert orientation(data) == value
+    assert read_header(data).orientation == value
     ours = decode_image(data)  # IMREAD_UNCHANGED, which ignores the tag, then turned upright
     reference = cv2.imdecode(data, cv2.IMREAD_COLOR)  # OpenCV applies EXIF orientation in this mode
     assert ours.shape == reference.shape and np.array_equal(ours, reference)
