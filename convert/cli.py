@@ -68,6 +68,7 @@ def recipe_main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--data", required=True, help="MNIST .npz or IDX folder")
     p.add_argument("--fashion", help="Fashion-MNIST IDX folder for extra negatives (Debian: /usr/share/datasets/fashion-mnist)")
+    p.add_argument("--usps", help="USPS .npz: its train digits join MNIST's (a second population of writers)")
     p.add_argument("--arch", default="wide-bn")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--run", type=Path, default=Path("runs/default"), help="run folder (default runs/default)")
@@ -76,8 +77,9 @@ def recipe_main(argv: list[str] | None = None) -> int:
     from train.cli import main as train_main
 
     train_args = ["--arch", args.arch, "--seed", str(args.seed), "--data", args.data, "--out", str(args.run)]
-    if args.fashion:
-        train_args[4:4] = ["--fashion", args.fashion]
+    for flag, value in (("--fashion", args.fashion), ("--usps", args.usps)):
+        if value:
+            train_args[4:4] = [flag, value]
     rc = train_main(train_args)
     if rc:
         return rc

@@ -22,8 +22,8 @@ from train.backend import keras
 from convert.calibrate import ece, fit_temperature
 from train.augment import NOT_A_DIGIT, load_fashion
 from train import nets
-from train.data import load_mnist, prepare_data
-from train.fit import EpochData, TrainConfig, evaluate, predict, seed_everything, validation_set
+from train.data import prepare_data
+from train.fit import EpochData, TrainConfig, evaluate, load_digits, predict, seed_everything, validation_set
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def convert(cfg: ConvertConfig) -> dict:
 
     seed_everything(cfg.seed)
     tcfg = TrainConfig(**{**train_metrics["config"], "limit_train": cfg.limit_train, "limit_test": cfg.limit_test}).resolved()
-    mnist = load_mnist(cfg.data)
+    mnist, usps_test = load_digits(cfg.data, tcfg.usps, cfg.limit_test)
     fashion_train, fashion_test = load_fashion(tcfg.fashion) or (None, None)
     data = prepare_data(mnist, tcfg.val, cfg.limit_train, cfg.limit_test)
     labels = train_metrics.get("labels", list(range(10)))
@@ -145,13 +145,13 @@ def convert(cfg: ConvertConfig) -> dict:
     write_metadata(out, meta)
 
     results = {
-        name: evaluate(fn, data, mnist, fashion_test, tcfg.seed, open_set)
+        name: evaluate(fn, data, mnist, fashion_test, tcfg.seed, open_set, usps_test=usps_test)
         for name, fn in (("float", lambda x: predict(float_model, x)), ("qat", lambda x: softmax(predict(qat, x))),
                          ("int8", lambda x: int8_probabilities(out, x)))
     }
     # What the device does (argmax plus the not-a-digit threshold), with accuracy per nuisance.
     results["device"] = evaluate(lambda x: int8_probabilities(out, x), data, mnist, fashion_test, tcfg.seed, open_set,
-                                 by_nuisance=True, none_threshold=meta.get("none_threshold"))
+                                 by_nuisance=True, none_threshold=meta.get("none_threshold"), usps_test=usps_test)
     figures = {name: r[0] for name, r in results.items()}
     pred = {name: r[1].argmax(axis=1) for name, r in results.items()}
     y = data.y_test
@@ -169,7 +169,8 @@ def convert(cfg: ConvertConfig) -> dict:
         "tolerance_pp": cfg.tolerance_pp,
         "passed": drop_pp <= cfg.tolerance_pp,
         "int8_camera_like_accuracy": figures["int8"]["camera_like_accuracy"],
-        **{f"int8_{k}": figures["int8"][k] for k in ("false_reject", "false_accept", "negatives_tested") if k in figures["int8"]},
+        **{f"int8_{k}": figures["int8"][k] for k in ("false_reject", "false_accept", "negatives_tested",
+                                                     "usps_test_accuracy", "usps_digit_accuracy") if k in figures["int8"]},
         "int8_ece": ece(results["int8"][1], y),
         "device": {k: v for k, v in figures["device"].items() if k != "confusion"},
         "int8_ece_uncalibrated": ece(int8_probabilities(out, data.x_test, calibrated=False), y),

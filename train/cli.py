@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, help="camera-like augmentation (default: on, off for seed)")
     p.add_argument("--negatives", type=float, help="not-a-digit samples per digit, adds an 11th class (default: 0.25 wide and wide-bn, 0.15 edge, 0 seed)")
     p.add_argument("--fashion", help="Fashion-MNIST IDX folder used as extra negatives (Debian: /usr/share/datasets/fashion-mnist)")
+    p.add_argument("--usps", help="USPS .npz (x 16x16, y, split): its train digits join MNIST's, a second population of writers, and USPS test is reported")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same model")
     p.add_argument("--val", type=int, default=5000, help="train images held out for validation curves")
@@ -58,10 +59,11 @@ def _train(args: argparse.Namespace, command: str) -> int:
 
     cfg = TrainConfig(
         out=args.out, data=args.data, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, augment=args.augment, negatives=args.negatives, fashion=args.fashion,
+        learning_rate=args.lr, augment=args.augment, negatives=args.negatives, fashion=args.fashion, usps=args.usps,
         seed=args.seed, val=args.val, limit_train=args.limit_train, limit_test=args.limit_test, command=command,
     )
     metrics = train(cfg)
-    keys = ("arch", "params", "test_accuracy", "camera_like_accuracy", "false_reject", "false_accept", "train_seconds", "wall_seconds")
+    keys = ("arch", "params", "test_accuracy", "camera_like_accuracy", "usps_test_accuracy", "false_reject", "false_accept",
+            "train_seconds", "wall_seconds")
     print(json.dumps({"run": str(args.out), **{k: metrics[k] for k in keys if k in metrics}}))
     return 0

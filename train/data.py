@@ -1,8 +1,9 @@
-"""MNIST from a file the user names, checked before any training starts.
+"""MNIST (and optionally USPS, a second population of writers), checked before training.
 
-Where the data comes from, in order: `--data PATH`, the `DIGITEDGE_MNIST` environment
+Where MNIST comes from, in order: `--data PATH`, the `DIGITEDGE_MNIST` environment
 variable, then Keras' own download (for users with internet). PATH is an .npz with Keras'
-keys or a folder holding the four IDX files (gzipped or not).
+keys or a folder holding the four IDX files (gzipped or not). USPS is an .npz with `x`
+(16x16 uint8, bright ink on dark), `y` and `split` ("train"/"test").
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from edge.preprocess import prepare_batch
@@ -129,6 +131,56 @@ def _validate(a: dict[str, np.ndarray], source: str) -> Mnist:
     return Mnist(
         a["x_train"], a["y_train"].astype(np.uint8), a["x_test"], a["y_test"].astype(np.uint8), source
     )
+
+
+@dataclass(frozen=True)
+class Usps:
+    """USPS digits in MNIST's convention (28x28, the digit in the central 20x20 box)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+
+def load_usps(path: str | Path) -> Usps:
+    """Load and validate a USPS .npz (x 16x16 uint8, y, split) and lay it out as MNIST is."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such file")
+    try:
+        with np.load(p, allow_pickle=False) as npz:
+            x, y, split = npz["x"], npz["y"], npz["split"].astype(str)
+    except Exception as exc:
+        raise DataError(f"{p}: not a USPS .npz with x, y and split ({type(exc).__name__}: {exc})") from None
+    if x.dtype != np.uint8 or x.ndim != 3 or len(y) != len(x) or len(split) != len(x):
+        raise DataError(f"{p}: x must be uint8 (N, H, W) with one y and one split each, got {x.dtype} {x.shape}")
+    if len(y) and (y.min() < 0 or y.max() > 9):
+        raise DataError(f"{p}: labels must be 0..9, found {y.min()}..{y.max()}")
+    train, test = split == "train", split == "test"
+    if not train.any() or not test.any():
+        raise DataError(f"{p}: split must hold both 'train' and 'test' rows")
+    x28 = as_mnist(x)
+    return Usps(x28[train], y[train].astype(np.uint8), x28[test], y[test].astype(np.uint8), str(p))
+
+
+def as_mnist(x: np.ndarray) -> np.ndarray:
+    """Digits that fill their frame (USPS' 16x16) -> MNIST's layout: scaled to 20x20, in a
+    28x28 canvas, so augmentation warps them as it warps MNIST's."""
+    out = np.zeros((len(x), 28, 28), np.uint8)
+    for i, img in enumerate(x):
+        out[i, 4:24, 4:24] = cv2.resize(img, (20, 20), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def with_usps(mnist: Mnist, usps: Usps, seed: int = 0) -> Mnist:
+    """MNIST whose training images include USPS train, shuffled in (seeded) so that the
+    validation images held out of the end hold both populations of writers."""
+    x = np.concatenate([mnist.x_train, usps.x_train])
+    y = np.concatenate([mnist.y_train, usps.y_train])
+    order = np.random.default_rng(seed).permutation(len(x))
+    return Mnist(x[order], y[order], mnist.x_test, mnist.y_test, f"{mnist.source} + {usps.source} (train)")
 
 
 @dataclass(frozen=True)

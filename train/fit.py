@@ -6,7 +6,9 @@ A run folder holds everything later steps need: `model.keras`, `history.json`,
 
 With augmentation on, every epoch sees fresh camera-like versions of half the digits (the
 other half clean); with negatives on, an 11th class "not a digit" is trained from synthetic
-non-digits (and Fashion-MNIST when given).
+non-digits (and Fashion-MNIST when given). With `usps`, USPS train joins MNIST train (a
+second population of writers, so the not-a-digit threshold is calibrated on both) and USPS
+test is reported beside MNIST test.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from edge.model import decide
 from edge.preprocess import PREPROCESS_VERSION, to_float
 from train import augment, nets, report
 from train.backend import keras, tf
-from train.data import Mnist, Prepared, load_mnist, prepare_data
+from edge.preprocess import prepare_batch
+from train.data import Mnist, Prepared, load_mnist, load_usps, prepare_data, with_usps
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ class TrainConfig:
     augment: bool | None = None
     negatives: float | None = None
     fashion: str | None = None  # Fashion-MNIST IDX folder, extra real negatives
+    usps: str | None = None  # USPS .npz: its train digits join MNIST's, its test is reported
     seed: int = 0
     val: int = 5000  # images held out of x_train for the curves
     limit_train: int | None = None  # tiny runs for tests
@@ -59,6 +63,18 @@ class TrainConfig:
         cfg.augment = r.augment if cfg.augment is None else cfg.augment
         cfg.negatives = r.negatives if cfg.negatives is None else cfg.negatives
         return cfg
+
+
+Labelled = tuple[np.ndarray, np.ndarray]  # prepared inputs and their labels
+
+
+def load_digits(data: str | None, usps: str | None, limit_test: int | None) -> tuple[Mnist, Labelled | None]:
+    """MNIST (with USPS train shuffled in when `usps` is given) and the prepared USPS test."""
+    mnist = load_mnist(data)
+    if not usps:
+        return mnist, None
+    u = load_usps(usps)
+    return with_usps(mnist, u), (prepare_batch(u.x_test[:limit_test]), u.y_test[:limit_test])
 
 
 def validation_set(cfg: TrainConfig, mnist: Mnist, data: Prepared, fashion: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -133,10 +149,11 @@ def fit(model: keras.Model, cfg: TrainConfig, epochs: EpochData, val: tuple[np.n
 
 def evaluate(probs_of: Callable[[np.ndarray], np.ndarray], data: Prepared, mnist: Mnist,
              fashion_test: np.ndarray | None, seed: int, open_set: bool, by_nuisance: bool = False,
-             none_threshold: float | None = None) -> tuple[dict, np.ndarray]:
+             none_threshold: float | None = None, usps_test: Labelled | None = None) -> tuple[dict, np.ndarray]:
     """Test figures of any model (float, QAT or int8, given as inputs -> probabilities):
-    MNIST accuracy, camera-like accuracy, and with a not-a-digit class the open-set rates.
-    Also returns the test-set probabilities, for what the caller measures beyond these."""
+    MNIST accuracy, camera-like accuracy, USPS test when given, and with a not-a-digit class
+    the open-set rates. Also returns the MNIST test probabilities, for what the caller
+    measures beyond these."""
     labels = list(range(10)) + ([None] if open_set else [])
 
     def classes(x: np.ndarray) -> np.ndarray:
@@ -155,6 +172,10 @@ def evaluate(probs_of: Callable[[np.ndarray], np.ndarray], data: Prepared, mnist
         "camera_like_accuracy": float((camera == data.y_test).mean()),
         "confusion": report.confusion_matrix(data.y_test, pred, probs.shape[1]).tolist(),
     }
+    if usps_test is not None:
+        usps_probs = probs_of(usps_test[0])
+        out["usps_test_accuracy"] = float((decide(usps_probs, labels, none_threshold) == usps_test[1]).mean())
+        out["usps_digit_accuracy"] = float((usps_probs[:, :10].argmax(axis=1) == usps_test[1]).mean())
     if by_nuisance:
         out["accuracy_by_nuisance"] = {
             name: float((classes(augment.nuisance_batch(raw_test, seed + 11, name)) == data.y_test).mean())
@@ -173,7 +194,7 @@ def train(cfg: TrainConfig) -> dict:
     started = time.time()
     cfg = cfg.resolved()
     seed_everything(cfg.seed)
-    mnist = load_mnist(cfg.data)
+    mnist, usps_test = load_digits(cfg.data, cfg.usps, cfg.limit_test)
     fashion_train, fashion_test = augment.load_fashion(cfg.fashion) or (None, None)
     data = prepare_data(mnist, cfg.val, cfg.limit_train, cfg.limit_test)
     log.info("data: %s, %d train / %d val / %d test", mnist.source, len(data.x_train), len(data.x_val), len(data.x_test))
@@ -186,7 +207,8 @@ def train(cfg: TrainConfig) -> dict:
     history = fit(model, cfg, EpochData(cfg, mnist, data, fashion_train), (x_val, y_val))
     fit_seconds = time.time() - fit_started
 
-    figures, _ = evaluate(lambda x: predict(model, x), data, mnist, fashion_test, cfg.seed, bool(cfg.negatives), by_nuisance=True)
+    figures, _ = evaluate(lambda x: predict(model, x), data, mnist, fashion_test, cfg.seed, bool(cfg.negatives),
+                          by_nuisance=True, usps_test=usps_test)
     metrics = {
         "arch": cfg.arch,
         "params": int(model.count_params()),

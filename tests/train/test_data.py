@@ -104,3 +104,41 @@ def test_idx_corrupt_gzip_and_missing_file(tmp_path, small_mnist):
     (folder / "train-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DataError, match="missing IDX file train-labels-idx1-ubyte"):
         load_mnist(folder)
+
+
+def _usps_file(path, n=40):
+    rng = np.random.default_rng(0)
+    x = np.zeros((n, 16, 16), np.uint8)
+    x[:, 2:14, 6:10] = 255  # a bar filling the frame's height, as USPS digits do
+    np.savez(path, x=x, y=rng.integers(0, 10, n), split=np.array(["train", "test"] * (n // 2)))
+    return path
+
+
+def test_usps_is_laid_out_as_mnist_and_shuffled_into_train(small_mnist, tmp_path):
+    from train.data import load_usps, with_usps
+
+    usps = load_usps(_usps_file(tmp_path / "usps.npz"))
+    assert usps.x_train.shape == (20, 28, 28) and usps.x_test.shape == (20, 28, 28)
+    rows, cols = np.nonzero(usps.x_train[0])
+    assert rows.min() >= 4 and rows.max() <= 23 and cols.min() >= 4 and cols.max() <= 23  # the 20x20 box
+    assert rows.max() - rows.min() >= 14  # scaled up from 16 px, as MNIST's digits fill 20
+    mnist = load_mnist(small_mnist)
+    both = with_usps(mnist, usps)
+    assert len(both.x_train) == len(mnist.x_train) + 20 and np.array_equal(both.x_test, mnist.x_test)
+    is_usps = (both.x_train[:, 4:24, 4:24] > 0).sum(axis=(1, 2)) == (usps.x_train[0] > 0).sum()
+    tail = is_usps[-len(both.x_train) // 3:]  # where validation images are held out
+    assert 0 < tail.sum() < len(tail), "validation must hold both populations of writers"
+    assert "usps.npz" in both.source
+
+
+@pytest.mark.parametrize("bad", ["missing", "no split", "labels"])
+def test_usps_errors_name_the_file(tmp_path, bad):
+    from train.data import load_usps
+
+    path = tmp_path / "usps.npz"
+    if bad == "no split":
+        np.savez(path, x=np.zeros((4, 16, 16), np.uint8), y=np.zeros(4, int))
+    elif bad == "labels":
+        np.savez(path, x=np.zeros((4, 16, 16), np.uint8), y=np.full(4, 12), split=np.array(["train", "test"] * 2))
+    with pytest.raises(DataError, match="usps.npz"):
+        load_usps(path)
