@@ -24,10 +24,10 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.run import pipeline_scenes  # noqa: E402
-from edge import cuts, recognize  # noqa: E402
-from edge.recognize import Recognizer  # noqa: E402
-from train.data import load_mnist  # noqa: E402
-from train.scenes import scene_stream, score  # noqa: E402
+from digitedge.edge import cuts, recognize  # noqa: E402
+from digitedge.edge.recognize import Recognizer  # noqa: E402
+from digitedge.train.data import load_mnist  # noqa: E402
+from digitedge.train.scenes import scene_stream, score  # noqa: E402
 
 VARIANTS = {  # name: (WIDE, PATH_ROWS)
     "shipped": (recognize.WIDE, cuts.PATH_ROWS),

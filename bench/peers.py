@@ -18,11 +18,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.data import Box, Digit
-from edge.images import to_gray
-from edge.lines import group_lines, read_line
-from edge.model import Classifier
-from edge.preprocess import prepare
+from digitedge.edge.data import Box, Digit
+from digitedge.edge.images import to_gray
+from digitedge.edge.lines import group_lines, read_line
+from digitedge.edge.model import Classifier
+from digitedge.edge.preprocess import prepare
 
 
 class Classic:

@@ -29,13 +29,13 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.peers import Classic, Tesseract  # noqa: E402
-from edge.batch import KEEP_PIXELS  # noqa: E402
-from edge.images import decode_image, read_image  # noqa: E402
-from edge.recognize import Recognizer  # noqa: E402
-from train.data import load_mnist  # noqa: E402
-from train.photos import Photo, evaluate, load, score_photo, summarize  # noqa: E402
-from train.photoscenes import photo_stream  # noqa: E402
-from train.scenes import make_scene, score  # noqa: E402
+from digitedge.edge.batch import KEEP_PIXELS  # noqa: E402
+from digitedge.edge.images import decode_image, read_image  # noqa: E402
+from digitedge.edge.recognize import Recognizer  # noqa: E402
+from digitedge.train.data import load_mnist  # noqa: E402
+from digitedge.train.photos import Photo, evaluate, load, score_photo, summarize  # noqa: E402
+from digitedge.train.photoscenes import photo_stream  # noqa: E402
+from digitedge.train.scenes import make_scene, score  # noqa: E402
 
 
 def lines_score(read, scenes) -> dict[str, float]:

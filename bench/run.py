@@ -27,15 +27,15 @@ sys.path.insert(0, str(REPO))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from edge import interpreter as interp  # noqa: E402
-from edge.model import DEFAULT_MODEL, Classifier  # noqa: E402
-from edge.preprocess import prepare  # noqa: E402
-from edge.recognize import Recognizer  # noqa: E402
-from edge.images import to_gray  # noqa: E402
-from edge.cuts import split_options  # noqa: E402
-from edge.segment import find_marks  # noqa: E402
-from train.data import load_mnist, prepare_data  # noqa: E402
-from train.scenes import make_scene  # noqa: E402
+from digitedge.edge import interpreter as interp  # noqa: E402
+from digitedge.edge.model import DEFAULT_MODEL, Classifier  # noqa: E402
+from digitedge.edge.preprocess import prepare  # noqa: E402
+from digitedge.edge.recognize import Recognizer  # noqa: E402
+from digitedge.edge.images import to_gray  # noqa: E402
+from digitedge.edge.cuts import split_options  # noqa: E402
+from digitedge.edge.segment import find_marks  # noqa: E402
+from digitedge.train.data import load_mnist, prepare_data  # noqa: E402
+from digitedge.train.scenes import make_scene  # noqa: E402
 
 
 def median_time(fn, repeats: int) -> float:
@@ -65,8 +65,8 @@ def machine() -> dict:
 # --- 1. per-digit inference: the edge runtime against float peers on the same network ------
 def peers(run: Path, workdir: Path) -> dict:
     """Float32 versions of the bundled network: LiteRT .tflite, ONNX (tf2onnx), OpenCV DNN."""
-    from train import nets
-    from train.backend import keras, tf
+    from digitedge.train import nets
+    from digitedge.train.backend import keras, tf
 
     model = nets.to_logits(keras.models.load_model(run / "model.keras"))
     f32 = workdir / "f32.tflite"
@@ -115,8 +115,8 @@ def per_layer(run: Path, x: np.ndarray, workdir: Path, repeats: int, batch: int 
     """Each conv and dense layer of the network alone, as an int8 and as a float32 LiteRT
     model (int8 in and out, so no quantize ops), timed at batch 6 on one thread: which
     layers int8 wins or loses on this CPU."""
-    from train import nets
-    from train.backend import keras, tf
+    from digitedge.train import nets
+    from digitedge.train.backend import keras, tf
 
     model = nets.to_logits(keras.models.load_model(run / "model.keras"))
     rows = []
@@ -208,7 +208,7 @@ def cli(mnist, workdir: Path, n_images: int) -> dict:
     out = {"images": n_images}
     for workers in (1, 2):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "edge", "classify", str(folder), "--workers", str(workers),
+        subprocess.run([sys.executable, "-m", "digitedge", "classify", str(folder), "--workers", str(workers),
                         "--out", str(workdir / f"w{workers}.jsonl")], check=True, capture_output=True)
         out[f"images_per_s_workers_{workers}"] = n_images / (time.perf_counter() - t)
     out["speedup_2_workers"] = out["images_per_s_workers_2"] / out["images_per_s_workers_1"]

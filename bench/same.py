@@ -19,13 +19,24 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Inline, so that it runs inside another commit's tree too.
 HASHER = r"""
-import hashlib, json, sys
+import hashlib, importlib, json, sys, tempfile
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
+tree = Path(sys.argv[1])
+if (tree / "edge" / "_package").is_dir():  # the folders install as digitedge.edge, ...: lay that out
+    pkg = Path(tempfile.mkdtemp()) / "digitedge"
+    pkg.mkdir()
+    (pkg / "__init__.py").symlink_to(tree / "edge" / "_package" / "__init__.py")
+    for name in ("edge", "train", "convert"):
+        (pkg / name).symlink_to(tree / name)
+    sys.path.insert(0, str(pkg.parent))
+    prefix = "digitedge."
+else:  # commits from before the namespaced install
+    sys.path.insert(0, str(tree))
+    prefix = ""
 import cv2, numpy as np
-from edge.recognize import Recognizer
-from train.data import load_mnist
-from train.scenes import make_scene
+Recognizer = importlib.import_module(prefix + "edge.recognize").Recognizer
+load_mnist = importlib.import_module(prefix + "train.data").load_mnist
+make_scene = importlib.import_module(prefix + "train.scenes").make_scene
 mnist = load_mnist(sys.argv[2])
 count = int(sys.argv[3])
 rec = Recognizer(num_threads=1)

@@ -26,9 +26,9 @@ import json, sys, time
 sys.path.insert(0, sys.argv[1])
 import cv2, numpy as np
 cv2.setNumThreads(1)
-from edge.recognize import Recognizer
-from train.data import load_mnist
-from train.scenes import make_scene
+from digitedge.edge.recognize import Recognizer
+from digitedge.train.data import load_mnist
+from digitedge.train.scenes import make_scene
 mnist = load_mnist(sys.argv[2])
 rng = np.random.default_rng(5)
 frames = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean", n_lines=2).image for _ in range(20)]

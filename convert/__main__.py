@@ -1,5 +1,5 @@
 import sys
 
-from convert.cli import main
+from digitedge.convert.cli import main
 
 sys.exit(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.model import softmax
+from digitedge.edge.model import softmax
 
 
 def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:

@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from train.cli import run_command
+from digitedge.train.cli import run_command
 
 
 def parser() -> argparse.ArgumentParser:
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _convert(args: argparse.Namespace, command: str) -> int:
-    from convert.recipe import ConvertConfig, VerificationFailed, convert
+    from digitedge.convert.recipe import ConvertConfig, VerificationFailed, convert
 
     cfg = ConvertConfig(
         run=args.run, out=args.out, data=args.data, qat_epochs=args.qat_epochs, learning_rate=args.lr,
@@ -74,7 +74,7 @@ def recipe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", type=Path, default=Path("runs/default"), help="run folder (default runs/default)")
     p.add_argument("--out", type=Path, help="int8 model to write (default RUN/model_int8.tflite; edge/models/default.tflite to bundle it)")
     args = p.parse_args(argv)
-    from train.cli import main as train_main
+    from digitedge.train.cli import main as train_main
 
     train_args = ["--arch", args.arch, "--seed", str(args.seed), "--data", args.data, "--out", str(args.run)]
     for flag, value in (("--fashion", args.fashion), ("--usps", args.usps)):

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from edge.preprocess import to_float
-from train.backend import keras, tf, tfmot
-from train.fit import compile_model
+from digitedge.edge.preprocess import to_float
+from digitedge.train.backend import keras, tf, tfmot
+from digitedge.train.fit import compile_model
 
 
 def quantize_aware(model: keras.Model, epochs: Iterable[tuple[np.ndarray, np.ndarray]], batch_size: int, learning_rate: float) -> keras.Model:

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-import edge
-from edge.interpreter import BACKEND, run_batch
-from edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, read_metadata, softmax, write_metadata
-from edge.preprocess import PREPROCESS_VERSION
-from train.backend import keras
-from convert.calibrate import ece, fit_temperature
-from train.augment import NOT_A_DIGIT, load_fashion
-from train import nets
-from train.data import prepare_data
-from train.fit import EpochData, TrainConfig, evaluate, load_digits, predict, seed_everything, validation_set
+from digitedge import edge
+from digitedge.edge.interpreter import BACKEND, run_batch
+from digitedge.edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, read_metadata, softmax, write_metadata
+from digitedge.edge.preprocess import PREPROCESS_VERSION
+from digitedge.train.backend import keras
+from digitedge.convert.calibrate import ece, fit_temperature
+from digitedge.train.augment import NOT_A_DIGIT, load_fashion
+from digitedge.train import nets
+from digitedge.train.data import prepare_data
+from digitedge.train.fit import EpochData, TrainConfig, evaluate, load_digits, predict, seed_everything, validation_set
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def convert(cfg: ConvertConfig) -> dict:
     float_model = keras.models.load_model(model_file)
     logit_model = nets.to_logits(float_model)
 
-    from convert.export import quantize_aware, to_int8_tflite
+    from digitedge.convert.export import quantize_aware, to_int8_tflite
 
     # Fine-tune on the very mixture training used (augmented digits, negatives), with fresh
     # epochs numbered after training's, so the not-a-digit class is not forgotten.

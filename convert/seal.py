@@ -1,6 +1,6 @@
 """Tie a model's sidecar to its model file: record the file's SHA-256 in the sidecar.
 
-    python -m convert.seal MODEL.tflite
+    python -m digitedge.convert.seal MODEL.tflite
 
 `digitedge convert` writes the hash itself; this is for models converted before sidecars
 carried it. The sidecar keeps everything else and records that it was sealed, and how.
@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from edge.model import metadata_path, write_metadata
+from digitedge.edge.model import metadata_path, write_metadata
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         meta = json.loads(metadata_path(model).read_text())
         meta.pop("model_sha256", None)
-        meta["sealed"] = {"command": f"python -m convert.seal {argv[0]}", "date": dt.date.today().isoformat()}
+        meta["sealed"] = {"command": f"python -m digitedge.convert.seal {argv[0]}", "date": dt.date.today().isoformat()}
         print(write_metadata(model, meta))
     except (OSError, ValueError) as exc:
         print(f"seal: {exc}", file=sys.stderr)

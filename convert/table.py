@@ -1,6 +1,6 @@
 """Compare converted runs side by side as a markdown table (README's model table).
 
-    python -m convert.table runs/seed runs/edge --data ../shared/datasets/mnist.npz
+    python -m digitedge.convert.table runs/seed runs/edge --data ../shared/datasets/mnist.npz
 
 Reads each RUN/metrics.json and RUN/convert.json, and measures per-digit latency of every
 int8 model in this same run (1 thread, batch of 64 prepared test digits, median of 30), so
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.model import Classifier
-from train.data import load_mnist, prepare_data
+from digitedge.edge.model import Classifier
+from digitedge.train.data import load_mnist, prepare_data
 
 
 def per_digit_us(model: str, x: np.ndarray, repeats: int = 30) -> float:
@@ -58,7 +58,7 @@ def row(run: Path, x: np.ndarray) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m convert.table", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m digitedge.convert.table", description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", type=Path, help="run folders that have been converted")
     p.add_argument("--data", help="MNIST .npz or IDX folder (for the latency inputs)")
     p.add_argument("--out", type=Path, help="also write the tables, with the command that made them, to this markdown file")
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {name} | " + " | ".join(f"{100 * v[name]:.2f}%" for v in nuisances.values()) + " |")
     print("\n".join(lines))
     if args.out:
-        command = "python -m convert.table " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = "python -m digitedge.convert.table " + " ".join(sys.argv[1:] if argv is None else argv)
         args.out.write_text(f"# Models compared\n\nMade by `{command}` (this machine, latency measured in the same run).\n\n" + "\n".join(lines) + "\n")
     return 0
 

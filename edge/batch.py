@@ -24,9 +24,9 @@ from typing import Any
 
 import cv2
 
-from edge.data import Recognition
-from edge.images import IMAGE_SUFFIXES, decode, read_bytes
-from edge.recognize import Recognizer
+from digitedge.edge.data import Recognition
+from digitedge.edge.images import IMAGE_SUFFIXES, decode, read_bytes
+from digitedge.edge.recognize import Recognizer
 
 CSV_FIELDS = ["path", "lines", "digits", "error"]
 KEEP_PIXELS = 2_600_000  # JPEGs are decoded reduced while this many pixels remain (twice the recognizer's working size)
@@ -84,7 +84,7 @@ def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = No
     except (ValueError, OSError, cv2.error) as exc:
         return result_row(item.path, None, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
     if annotate is not None:
-        from edge.draw import draw_recognition
+        from digitedge.edge.draw import draw_recognition
 
         out = (annotate / item.rel).with_suffix(".png")
         try:

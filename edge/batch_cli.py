@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from edge import batch
-from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE
-from edge.recognize import MIN_CONFIDENCE
-from edge.segment import SegmentConfig
+from digitedge.edge import batch
+from digitedge.edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE
+from digitedge.edge.recognize import MIN_CONFIDENCE
+from digitedge.edge.segment import SegmentConfig
 
 
 def parser() -> argparse.ArgumentParser:
@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     kwargs = {"segment": SegmentConfig(polarity=args.polarity), "min_confidence": args.min_confidence,
               "rotate": args.rotate if args.rotate == "auto" else int(args.rotate), "expect": args.expect}
-    from edge.recognize import Recognizer
+    from digitedge.edge.recognize import Recognizer
 
     recognizer = Recognizer(args.model, **kwargs)  # fail fast on an unusable model; serial runs use it
 

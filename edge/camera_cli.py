@@ -14,10 +14,10 @@ from typing import IO
 
 import cv2
 
-from edge.camera import MAX_SECONDS, MIN_SECONDS, SourceError, StableReading, check_seconds, open_source
-from edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
-from edge.recognize import MIN_CONFIDENCE
-from edge.segment import SegmentConfig
+from digitedge.edge.camera import MAX_SECONDS, MIN_SECONDS, SourceError, StableReading, check_seconds, open_source
+from digitedge.edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from digitedge.edge.recognize import MIN_CONFIDENCE
+from digitedge.edge.segment import SegmentConfig
 
 
 def seconds(text: str) -> float:
@@ -76,7 +76,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from edge.recognize import Recognizer
+    from digitedge.edge.recognize import Recognizer
 
     try:
         stable = StableReading(args.window, args.votes)
@@ -118,7 +118,7 @@ def main(argv: list[str]) -> int:
                 out.write(json.dumps(record) + "\n")
                 out.flush()
                 if args.show or args.record:
-                    from edge.draw import draw_recognition
+                    from digitedge.edge.draw import draw_recognition
 
                     shown = draw_recognition(frame, result, f"{' '.join(reading) or '-'}  {fps:.0f} fps")
                     if args.record:

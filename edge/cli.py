@@ -15,16 +15,16 @@ import importlib
 import sys
 from importlib.metadata import entry_points
 
-from edge import __version__
+from digitedge.edge import __version__
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MISSING, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 74, 130
 
 # name -> (module with `parser()` and `main(argv)`, one-line help)
 EDGE_COMMANDS = {
-    "classify": ("edge.batch_cli", "read the digits in image files and folders (JSONL/CSV)"),
-    "camera": ("edge.camera_cli", "live recognizer on a camera, video file or stream"),
-    "serve": ("edge.server", "web page and JSON API: draw digits, upload images, watch the camera"),
-    "doctor": ("edge.doctor", "check the interpreter, the model and the camera; say what to fix"),
+    "classify": ("digitedge.edge.batch_cli", "read the digits in image files and folders (JSONL/CSV)"),
+    "camera": ("digitedge.edge.camera_cli", "live recognizer on a camera, video file or stream"),
+    "serve": ("digitedge.edge.server", "web page and JSON API: draw digits, upload images, watch the camera"),
+    "doctor": ("digitedge.edge.doctor", "check the interpreter, the model and the camera; say what to fix"),
 }
 
 
@@ -73,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digitedge: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return EXIT_USAGE
     module, func = target.split(":")
-    from edge.camera import SourceError
-    from edge.interpreter import BackendMissing
-    from edge.model import ModelError
+    from digitedge.edge.camera import SourceError
+    from digitedge.edge.interpreter import BackendMissing
+    from digitedge.edge.model import ModelError
 
     try:
         return getattr(importlib.import_module(module), func)(rest)

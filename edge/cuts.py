@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edge.data import Box
-from edge.preprocess import tight
-from edge.segment import Mark
+from digitedge.edge.data import Box
+from digitedge.edge.preprocess import tight
+from digitedge.edge.segment import Mark
 
 MIN_SHARE = 0.05  # a cut leaves at least this share of a mark's ink on either side
 PATH_ROWS = 32  # cut paths are searched on at most this many rows

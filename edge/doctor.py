@@ -10,7 +10,7 @@ import platform
 import sys
 from collections.abc import Callable
 
-from edge.cli import EXIT_OK, EXIT_PARTIAL
+from digitedge.edge.cli import EXIT_OK, EXIT_PARTIAL
 
 Check = tuple[bool, str, str]  # passed, what was found, how to fix it
 
@@ -21,7 +21,7 @@ def check_python() -> Check:
 
 
 def check_backend() -> Check:
-    from edge.interpreter import BACKEND_MODULES, BACKEND
+    from digitedge.edge.interpreter import BACKEND_MODULES, BACKEND
 
     if BACKEND is None:
         return False, "no TFLite interpreter", "pip install ai-edge-litert (or tflite-runtime)"
@@ -33,8 +33,8 @@ def check_backend() -> Check:
 
 
 def check_model(path: str | None) -> Check:
-    from edge.model import Classifier
-    from edge.preprocess import SIZE
+    from digitedge.edge.model import Classifier
+    from digitedge.edge.preprocess import SIZE
 
     try:
         clf = Classifier(path)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge.data import Recognition
-from edge.images import to_gray
+from digitedge.edge.data import Recognition
+from digitedge.edge.images import to_gray
 
 
 def draw_recognition(image: np.ndarray, result: Recognition, header: str | None = None) -> np.ndarray:

@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.headers import Header, UnsizedImage, read_header
+from digitedge.edge.headers import Header, UnsizedImage, read_header
 
 # Every format OpenCV's imdecode reads (and edge.headers sizes), by its usual suffixes.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif", ".avif",

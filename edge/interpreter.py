@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from edge.preprocess import INPUT_SCALE, to_float
+from digitedge.edge.preprocess import INPUT_SCALE, to_float
 
 BACKEND_MODULES = {
     "ai-edge-litert": "ai_edge_litert.interpreter",

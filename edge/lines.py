@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 
-from edge.data import Digit
+from digitedge.edge.data import Digit
 
 ROW_GAP = 4.0  # in digit heights: further apart is never the same row
 SPLIT_MIN = 1.2  # in digit heights: a narrower gap never ends a number

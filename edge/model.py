@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from edge import interpreter as interp
-from edge.preprocess import PREPROCESS_VERSION, SIZE
+from digitedge.edge import interpreter as interp
+from digitedge.edge.preprocess import PREPROCESS_VERSION, SIZE
 
 METADATA_FORMAT = 1
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.2, 5.0  # calibration's range: beyond it no digit clears the threshold, or every guess does
@@ -74,7 +74,7 @@ def read_metadata(model_path: str | Path) -> dict[str, Any]:
     model_file = Path(model_path)
     if model_file.is_file() and meta.get("model_sha256") != (digest := file_sha256(model_file)):
         raise ModelError(f"{path}: model_sha256={meta.get('model_sha256')!r}, but {model_file.name} hashes to {digest}: "
-                         "this sidecar was not written for this model (python -m convert.seal records it for older ones)")
+                         "this sidecar was not written for this model (python -m digitedge.convert.seal records it for older ones)")
     labels = meta.get("labels")
     if not isinstance(labels, list) or not labels:
         raise ModelError(f"{path}: labels must be a non-empty list, got {labels!r}")

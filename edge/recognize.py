@@ -19,14 +19,14 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from edge.data import Box, Digit, Recognition
-from edge.lines import group_lines, read_line
-from edge.model import Classifier, Prediction
-from edge.preprocess import SIZE, prepare
-from edge.images import to_gray
-from edge.cuts import Splits, split_options
-from edge.segment import Mark, SegmentConfig, find_marks, ink_map
-from edge.view import View, look, sheet
+from digitedge.edge.data import Box, Digit, Recognition
+from digitedge.edge.lines import group_lines, read_line
+from digitedge.edge.model import Classifier, Prediction
+from digitedge.edge.preprocess import SIZE, prepare
+from digitedge.edge.images import to_gray
+from digitedge.edge.cuts import Splits, split_options
+from digitedge.edge.segment import Mark, SegmentConfig, find_marks, ink_map
+from digitedge.edge.view import View, look, sheet
 
 WIDE = 0.8  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece

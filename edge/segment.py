@@ -25,10 +25,10 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from edge.data import Box
-from edge.images import to_gray
-from edge.page import find_page
-from edge.preprocess import tight
+from digitedge.edge.data import Box
+from digitedge.edge.images import to_gray
+from digitedge.edge.page import find_page
+from digitedge.edge.preprocess import tight
 
 Polarity = Literal["auto", "dark", "light"]
 MAX_MARKS = 300

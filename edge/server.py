@@ -33,11 +33,11 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 
-from edge.batch import KEEP_PIXELS, result_row
-from edge.images import decode_image
-from edge.camera_cli import add_source_options, seconds
-from edge.cli import EXIT_OK, EXIT_USAGE
-from edge.recognize import Recognizer
+from digitedge.edge.batch import KEEP_PIXELS, result_row
+from digitedge.edge.images import decode_image
+from digitedge.edge.camera_cli import add_source_options, seconds
+from digitedge.edge.cli import EXIT_OK, EXIT_USAGE
+from digitedge.edge.recognize import Recognizer
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("web") / "index.html"
@@ -55,8 +55,8 @@ class Live:
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        from edge.camera import SourceError, StableReading, open_source
-        from edge.draw import draw_recognition
+        from digitedge.edge.camera import SourceError, StableReading, open_source
+        from digitedge.edge.draw import draw_recognition
 
         stable, n, last = StableReading(), 0, time.monotonic()
         try:

@@ -13,9 +13,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from edge.data import Box
-from edge.page import page_angle
-from edge.segment import FIND, SegmentConfig, sheet
+from digitedge.edge.data import Box
+from digitedge.edge.page import page_angle
+from digitedge.edge.segment import FIND, SegmentConfig, sheet
 
 MIN_TILT = 8.0  # degrees: a sheet turned less than this is read as it lies (rows are followed; resampling blurs)
 

@@ -22,7 +22,7 @@ def mnist_path() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(mnist_path):
-    from train.data import load_mnist
+    from digitedge.train.data import load_mnist
 
     return load_mnist(mnist_path)
 

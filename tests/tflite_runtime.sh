@@ -21,9 +21,9 @@ fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall . > "$venv/install.log" 2>&1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-DIGITEDGE_BACKEND=tflite-runtime "$venv/bin/python" -m edge classify samples 2>/dev/null > "$out/tfl.jsonl"
-"$NATIVE_PY" -m edge classify samples 2>/dev/null > "$out/litert.jsonl"
-"$NATIVE_PY" - "$out/litert.jsonl" "$out/tfl.jsonl" "$("$venv/bin/python" -m edge doctor | grep interpreter)" <<'PY'
+DIGITEDGE_BACKEND=tflite-runtime "$venv/bin/python" -m digitedge classify samples 2>/dev/null > "$out/tfl.jsonl"
+"$NATIVE_PY" -m digitedge classify samples 2>/dev/null > "$out/litert.jsonl"
+"$NATIVE_PY" - "$out/litert.jsonl" "$out/tfl.jsonl" "$("$venv/bin/python" -m digitedge doctor | grep interpreter)" <<'PY'
 import json, sys
 a, b = ([json.loads(line) for line in open(p)] for p in sys.argv[1:3])
 same = len(a) == len(b) > 0 and all(

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.preprocess import prepare, tight
+from digitedge.edge.preprocess import prepare, tight
 
 NOT_A_DIGIT = 10  # class index of the "not a digit" output
 # Characters that cannot be read as a digit (no O, l, I...).
@@ -109,7 +109,7 @@ def _faint_noisy(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def _photo_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """The digit photographed: dark ink on uneven, noisy paper, blurred and JPEG-compressed,
     then found and cut out by the device's own segmenter (largest mark); None if lost."""
-    from edge.segment import find_marks
+    from digitedge.edge.segment import find_marks
 
     try:
         _, _, crop = tight(img)
@@ -232,9 +232,9 @@ def _glyph_piece(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A piece of a printed character as the recognizer's own cut search makes it (a G cut
     into something like 1 and 3, a % into 9 and 6), so cutting a letter does not yield sure
     digits. Characters too narrow to be tried as touching digits stay whole."""
-    from edge.data import Box
-    from edge.recognize import readings
-    from edge.segment import Mark
+    from digitedge.edge.data import Box
+    from digitedge.edge.recognize import readings
+    from digitedge.edge.segment import Mark
 
     try:
         _, _, crop = tight(glyph)
@@ -289,7 +289,7 @@ def load_fashion(path: str | Path | None) -> tuple[np.ndarray, np.ndarray] | Non
     /usr/share/datasets/fashion-mnist, or None when no path is given."""
     if not path:
         return None
-    from train.data import load_mnist  # same IDX format and checks
+    from digitedge.train.data import load_mnist  # same IDX format and checks
 
     f = load_mnist(path)
     return f.x_train, f.x_test

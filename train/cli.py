@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace, command: str) -> int:
-    from train.fit import TrainConfig, train
+    from digitedge.train.fit import TrainConfig, train
 
     cfg = TrainConfig(
         out=args.out, data=args.data, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.preprocess import prepare_batch
+from digitedge.edge.preprocess import prepare_batch
 
 ENV_VAR = "DIGITEDGE_MNIST"
 KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -107,7 +107,7 @@ def _read_idx(path: Path) -> np.ndarray:
 
 def _download() -> dict[str, np.ndarray]:
     try:
-        from train.backend import keras
+        from digitedge.train.backend import keras
 
         (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
     except Exception as exc:

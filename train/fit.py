@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.model import decide
-from edge.preprocess import PREPROCESS_VERSION, to_float
-from train import augment, nets, report
-from train.backend import keras, tf
-from edge.preprocess import prepare_batch
-from train.data import Mnist, Prepared, load_mnist, load_usps, prepare_data, with_usps
+from digitedge.edge.model import decide
+from digitedge.edge.preprocess import PREPROCESS_VERSION, to_float
+from digitedge.train import augment, nets, report
+from digitedge.train.backend import keras, tf
+from digitedge.edge.preprocess import prepare_batch
+from digitedge.train.data import Mnist, Prepared, load_mnist, load_usps, prepare_data, with_usps
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from train.backend import keras
+from digitedge.train.backend import keras
 
 L = keras.layers
 

@@ -12,7 +12,7 @@ Images of one `group` (photos of the same sheet) count once: their mean is one v
 Photos (`kind` photo) whose notes say ROTATED are the rotated set; the other photos are
 the upright set; other kinds (a canvas export) are scored apart.
 
-    python -m train.photos ../shared/datasets/real-dev [--rotate auto] [--show]
+    python -m digitedge.train.photos ../shared/datasets/real-dev [--rotate auto] [--show]
 """
 
 from __future__ import annotations
@@ -130,13 +130,13 @@ def evaluate(read: Callable[[Path], Iterable[str]], photos: list[Photo]) -> tupl
 
 def main(argv: list[str] | None = None) -> int:
     """Print real-photo figures of `digitedge classify`'s defaults as JSON lines."""
-    p = argparse.ArgumentParser(prog="python -m train.photos", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m digitedge.train.photos", description=__doc__.split("\n\n")[0])
     p.add_argument("folder", type=Path, help="a folder with images/ and truth.jsonl")
     p.add_argument("--model", help="int8 model (default: the bundled one)")
     p.add_argument("--show", action="store_true", help="also print each photo's reading (stderr)")
     args = p.parse_args(argv)
-    from edge.images import read_image
-    from edge.recognize import Recognizer
+    from digitedge.edge.images import read_image
+    from digitedge.edge.recognize import Recognizer
 
     try:
         photos = load(args.folder)

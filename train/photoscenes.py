@@ -11,7 +11,7 @@ differ, and each difference here was seen on real photos the recognizer missed:
 - exposure: dim and underexposed photos, vignetting, a shadow across the page, noise;
 - lone digits (a crop, a form cell) and photos of 2 to 12 megapixels.
 
-Only numpy and OpenCV. `python -m train.scenes --score N` reports this tier as "photo".
+Only numpy and OpenCV. `python -m digitedge.train.scenes --score N` reports this tier as "photo".
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from train.scenes import Scene, with_truth
+from digitedge.train.scenes import Scene, with_truth
 
 INKS = {"black": (40, 35, 30), "blue": (150, 70, 25), "pencil": (110, 110, 110)}  # BGR of full ink
 SIZES = ((1600, 1200), (2048, 1536), (3000, 2250), (4000, 3000))  # 2 to 12 MP

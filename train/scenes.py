@@ -6,7 +6,7 @@ soft shadow, blur, sensor noise, JPEG, a small rotation and perspective tilt, to
 and clutter (letters, ruled lines). Ground-truth boxes are measured on each digit's own transformed
 mask, so they stay right under rotation and tilt. Only numpy and OpenCV: no TensorFlow.
 
-    python -m train.scenes --data ../shared/datasets/mnist.npz --out samples --count 4 --video
+    python -m digitedge.train.scenes --data ../shared/datasets/mnist.npz --out samples --count 4 --video
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from edge.data import Box
+from digitedge.edge.data import Box
 
 Difficulty = Literal["clean", "hard"]
 LETTERS = "ABCDEFGHKMNPRSTUVWXYZaceghkmnrsuvwxz#%&@+=?"
@@ -220,7 +220,7 @@ def score(recognize, scenes: Iterable[Scene]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Write sample scenes (JPEG + ground-truth JSON) and optionally a short video."""
-    p = argparse.ArgumentParser(prog="python -m train.scenes", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m digitedge.train.scenes", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", help="MNIST .npz or IDX folder (test digits are used)")
     p.add_argument("--out", type=Path, default=Path("samples"))
     p.add_argument("--count", type=int, default=4, help="scenes of each difficulty")
@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tiers", default="clean,hard,photo", help="tiers to --score: clean, hard, photo (photo-like, 2-12 MP; train.photoscenes)")
     p.add_argument("--model", help="int8 model for --score (default: the bundled one)")
     args = p.parse_args(argv)
-    from train.data import DataError, load_mnist
+    from digitedge.train.data import DataError, load_mnist
 
     try:
         mnist = load_mnist(args.data)
@@ -238,9 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenes: {exc}", file=sys.stderr)
         return 2
     if args.score:
-        from edge.recognize import Recognizer
+        from digitedge.edge.recognize import Recognizer
 
-        from train.photoscenes import photo_stream
+        from digitedge.train.photoscenes import photo_stream
 
         recognizer = Recognizer(args.model)
         for tier in args.tiers.split(","):

@@ -63,7 +63,9 @@ PY
         > "$CACHE/pip.log" 2>&1 || { cat "$CACHE/pip.log" >&2; exit 1; }
     touch "$STAMP"
 fi
-rm -rf "$SITE/edge" && cp -r "$REPO/edge" "$SITE/edge"  # this checkout's runtime, always fresh
+# this checkout's runtime, always fresh, laid out as it installs: digitedge/ and digitedge/edge/
+rm -rf "$SITE/edge" "$SITE/digitedge" && mkdir "$SITE/digitedge" && cp "$REPO"/edge/_package/*.py "$SITE/digitedge/" \
+    && cp -r "$REPO/edge" "$SITE/digitedge/edge" && rm -rf "$SITE/digitedge/edge/_package"
 
 # 3. Native and emulated runs of the same command; outputs must be equal.
 #    qemu-user (7.2) shows the guest the *host's* x86 /proc/cpuinfo; LiteRT >= 2.2 parses it
@@ -83,7 +85,7 @@ emulated() {  # $1 = cpu; the rest: arguments for python3.11
         'mount --bind "$0" /proc/cpuinfo && exec "$@"' "$CACHE/cpuinfo-$cpu" \
         qemu-aarch64-static -L "$SYSROOT" "$SYSROOT/usr/bin/python3.11" "$@"
 }
-run_classify() { "$@" -m edge classify samples 2>/dev/null; }
+run_classify() { "$@" -m digitedge classify samples 2>/dev/null; }
 native=$(mktemp) && trap 'rm -f "$native" "$native".*' EXIT
 (cd "$REPO" && run_classify "$NATIVE_PY") > "$native"
 status=0

@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 
-from edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, write_metadata  # noqa: E402
-from train.backend import keras, tf  # noqa: E402
+from digitedge.edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, write_metadata  # noqa: E402
+from digitedge.train.backend import keras, tf  # noqa: E402
 
 
 def _tflite(tmp_path, name, shape):
@@ -37,7 +37,7 @@ def test_refused_with_a_clear_message(tmp_path, name, shape, message):
     path = _tflite(tmp_path, name, shape)
     with pytest.raises(ModelError, match=message):
         Classifier(path)
-    res = subprocess.run([sys.executable, "-m", "edge", "classify", str(DEFAULT_MODEL.parents[2] / "samples"), "--model", str(path)],
+    res = subprocess.run([sys.executable, "-m", "digitedge", "classify", str(DEFAULT_MODEL.parents[2] / "samples"), "--model", str(path)],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert [line for line in res.stderr.splitlines() if line.startswith("digitedge")] == [line for line in res.stderr.splitlines() if "model input" in line]

@@ -10,12 +10,12 @@ import pytest
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 
-from convert.cli import main as convert_main  # noqa: E402
-from edge.model import Classifier, read_metadata  # noqa: E402
-from train.cli import main as train_main  # noqa: E402
+from digitedge.convert.cli import main as convert_main  # noqa: E402
+from digitedge.edge.model import Classifier, read_metadata  # noqa: E402
+from digitedge.train.cli import main as train_main  # noqa: E402
 
 def test_seed_is_the_reference_network_exactly():
-    from train.nets import recipe
+    from digitedge.train.nets import recipe
 
     model = recipe("seed").build(10)
     assert model.count_params() == 120_762
@@ -74,7 +74,7 @@ def test_int8_model_takes_bytes_and_agrees_with_float(tiny_run, mnist):
 
 
 def test_int8_accuracy_reproduces_through_the_edge_runtime(tiny_run, mnist):
-    from train.data import prepare_data
+    from digitedge.train.data import prepare_data
 
     x = prepare_data(mnist, 0, 10, 1000).x_test
     preds = Classifier(tiny_run / "model_int8.tflite").classify(x)
@@ -105,7 +105,7 @@ def _open_set_probs(p_digit):
 
 
 def test_none_threshold_meets_false_accept_within_the_false_reject_budget():
-    from convert.recipe import fit_none_threshold
+    from digitedge.convert.recipe import fit_none_threshold
 
     rng = np.random.default_rng(0)
     labels = [*range(10), None]
@@ -124,14 +124,14 @@ def test_none_threshold_meets_false_accept_within_the_false_reject_budget():
 
 
 def test_recipe_runs_train_then_convert_with_the_bundled_defaults(monkeypatch, tmp_path):
-    import convert.cli
-    import train.cli
+    import digitedge.convert.cli
+    import digitedge.train.cli
 
     calls = []
-    monkeypatch.setattr(train.cli, "main", lambda argv: calls.append(("train", argv)) or 0)
-    monkeypatch.setattr(convert.cli, "main", lambda argv: calls.append(("convert", argv)) or 0)
+    monkeypatch.setattr(digitedge.train.cli, "main", lambda argv: calls.append(("train", argv)) or 0)
+    monkeypatch.setattr(digitedge.convert.cli, "main", lambda argv: calls.append(("convert", argv)) or 0)
     run, out = tmp_path / "run", tmp_path / "m.tflite"
-    assert convert.cli.recipe_main(["--data", "d.npz", "--fashion", "f", "--run", str(run), "--out", str(out)]) == 0
+    assert digitedge.convert.cli.recipe_main(["--data", "d.npz", "--fashion", "f", "--run", str(run), "--out", str(out)]) == 0
     assert calls == [
         ("train", ["--arch", "wide-bn", "--seed", "0", "--fashion", "f", "--data", "d.npz", "--out", str(run)]),
         ("convert", [str(run), "--data", "d.npz", "--out", str(out)]),
@@ -139,12 +139,12 @@ def test_recipe_runs_train_then_convert_with_the_bundled_defaults(monkeypatch, t
 
 
 def test_model_table_is_written_with_its_command(tiny_run, tmp_path, mnist_path):
-    from convert.table import main as table_main
+    from digitedge.convert.table import main as table_main
 
     out = tmp_path / "models.md"
     assert table_main([str(tiny_run), "--data", str(mnist_path), "--out", str(out)]) == 0
     text = out.read_text()
     v = json.loads((tiny_run / "convert.json").read_text())["verification"]
-    assert f"python -m convert.table {tiny_run}" in text and "| `edge` |" in text
+    assert f"python -m digitedge.convert.table {tiny_run}" in text and "| `edge` |" in text
     assert f"{100 * v['int8_digit_accuracy']:.2f}%" in text  # closed-set accuracy, from the verification
     assert "| segmenter crop of a photo |" in text

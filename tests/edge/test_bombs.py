@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.headers import UnsizedImage, read_header
+from digitedge.edge.headers import UnsizedImage, read_header
 from tests.edge.test_faults import _png_bomb
 
 pytestmark = pytest.mark.faults
@@ -129,7 +129,7 @@ def test_a_big_page_of_speckle_is_bounded_work(tmp_path):
     working size, and when nothing is read there, again on at most 13 MP."""
     import time
 
-    from edge.recognize import Recognizer
+    from digitedge.edge.recognize import Recognizer
 
     rng = np.random.default_rng(0)
     speck = np.full((7000, 7000), 255, np.uint8)

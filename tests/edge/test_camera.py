@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from edge.camera import SourceError, StableReading, VideoSource
+from digitedge.edge.camera import SourceError, StableReading, VideoSource
 from tests.conftest import REPO
 
 VIDEO = REPO / "samples" / "video.avi"
@@ -17,7 +17,7 @@ TRUTH = json.loads((REPO / "samples" / "truth.json").read_text())["video.avi"]["
 
 def test_camera_reads_the_sample_video(tmp_path):
     out = tmp_path / "frames.jsonl"
-    res = subprocess.run([sys.executable, "-m", "edge", "camera", "--source", str(VIDEO), "--jsonl", str(out)],
+    res = subprocess.run([sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--jsonl", str(out)],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     run, *frames = [json.loads(line) for line in out.read_text().splitlines()]
@@ -32,7 +32,7 @@ def test_camera_reads_the_sample_video(tmp_path):
 def test_a_jsonl_appended_across_restarts_marks_each_run(tmp_path):
     out = tmp_path / "frames.jsonl"
     for _ in range(2):
-        subprocess.run([sys.executable, "-m", "edge", "camera", "--source", str(VIDEO), "--max-frames", "3", "--jsonl", str(out)],
+        subprocess.run([sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--max-frames", "3", "--jsonl", str(out)],
                        capture_output=True, check=True)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [("run" if "run" in r else r["frame"]) for r in records] == ["run", 0, 1, 2, "run", 0, 1, 2]
@@ -40,7 +40,7 @@ def test_a_jsonl_appended_across_restarts_marks_each_run(tmp_path):
 
 def test_max_frames_and_record(tmp_path):
     rec = tmp_path / "rec.avi"
-    res = subprocess.run([sys.executable, "-m", "edge", "camera", "--source", str(VIDEO), "--max-frames", "5",
+    res = subprocess.run([sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--max-frames", "5",
                           "--record", str(rec)], capture_output=True, text=True)
     assert res.returncode == 0 and len(res.stdout.splitlines()) == 6  # the run record, then 5 frames
     import cv2
@@ -50,7 +50,7 @@ def test_max_frames_and_record(tmp_path):
 
 
 def test_source_that_never_opens_is_a_clear_error():
-    res = subprocess.run([sys.executable, "-m", "edge", "camera", "--source", "/nonexistent/video.avi"],
+    res = subprocess.run([sys.executable, "-m", "digitedge", "camera", "--source", "/nonexistent/video.avi"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "cannot open video source" in res.stderr and "Traceback" not in res.stderr
     with pytest.raises(SourceError):
@@ -139,7 +139,7 @@ def _rss_kb(pid):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_memory_stays_flat_over_20000_frames_of_a_looping_video(tmp_path):
     out = tmp_path / "frames.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "camera", "--source", str(VIDEO), "--loop",
+    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--loop",
                              "--max-frames", "20000", "--jsonl", str(out)], stderr=subprocess.PIPE, text=True)
     samples = []  # (frames written so far, RSS in kB)
     while proc.poll() is None:

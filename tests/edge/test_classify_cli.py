@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from edge.model import write_metadata
+from digitedge.edge.model import write_metadata
 
 from tests.conftest import REPO
 
@@ -19,7 +19,7 @@ TRUTH = json.loads((SAMPLES / "truth.json").read_text())
 
 
 def classify(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "edge", "classify", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "digitedge", "classify", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
 def _rows(text):

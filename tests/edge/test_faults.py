@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.batch import CRASH_ENV
+from digitedge.edge.batch import CRASH_ENV
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.faults
@@ -27,7 +27,7 @@ SAMPLE = REPO / "samples" / "clean-1.jpg"
 
 
 def classify(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "edge", "classify", *map(str, args)], capture_output=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, "-m", "digitedge", "classify", *map(str, args)], capture_output=True, env=env, timeout=300)
 
 
 def rows_of(stdout: bytes) -> dict[str, dict]:
@@ -117,7 +117,7 @@ def test_unreadable_file():
             prefix = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
             if subprocess.run([*prefix, sys.executable, "-c", "import edge.batch"], capture_output=True).returncode:
                 pytest.skip("user nobody cannot read this checkout or its venv, so cannot run the check")
-        res = subprocess.run([*prefix, sys.executable, "-m", "edge", "classify", str(secret)], capture_output=True)
+        res = subprocess.run([*prefix, sys.executable, "-m", "digitedge", "classify", str(secret)], capture_output=True)
         assert res.returncode == 1, res.stderr
         assert "Permission denied" in rows_of(res.stdout)["secret.jpg"]["error"]
     finally:
@@ -135,7 +135,7 @@ def _folder_of_copies(tmp_path, n):
 def test_sigkill_then_rerun_leaves_one_valid_row_per_file(tmp_path):
     folder = _folder_of_copies(tmp_path, 120)
     out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "classify", str(folder), "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 10):
@@ -157,7 +157,7 @@ def test_sigkill_then_rerun_leaves_one_valid_row_per_file(tmp_path):
 def test_ctrl_c_and_sigterm_flush_and_exit_130(tmp_path, stop):
     folder = _folder_of_copies(tmp_path, 120)
     out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "classify", str(folder), "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 5):
@@ -183,8 +183,8 @@ def test_a_crashing_worker_costs_one_row_not_the_run(tmp_path):
 def test_read_errors_become_rows_in_process(monkeypatch):
     """The same path as an unreadable file, wherever the real check cannot run (root in a
     private checkout): any OSError while reading becomes the row's error."""
-    from edge import batch, images
-    from edge.recognize import Recognizer
+    from digitedge.edge import batch, images
+    from digitedge.edge.recognize import Recognizer
 
     def denied(*_a, **_k):
         raise PermissionError(13, "Permission denied", str(SAMPLE))
@@ -209,7 +209,7 @@ def test_workers_die_with_their_parent(tmp_path):
     """kill -9 of `classify --workers 2` left its workers alive for as long as anyone waited."""
     folder = _folder_of_copies(tmp_path, 400)
     out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "classify", str(folder), "--workers", "2", "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "classify", str(folder), "--workers", "2", "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 90
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 5):
@@ -271,7 +271,7 @@ def test_a_folder_that_cannot_be_listed_gets_an_error_row(tmp_path, monkeypatch)
     """Under --recursive a subfolder without read permission was skipped in silence, and a
     named folder that could not be listed gave a traceback. (Root reads anything, so the
     denial is made here.)"""
-    from edge import batch
+    from digitedge.edge import batch
 
     (tmp_path / "locked").mkdir()
     shutil.copy(SAMPLE, tmp_path / "locked" / "hidden.jpg")
@@ -293,13 +293,13 @@ def test_a_folder_that_cannot_be_listed_gets_an_error_row(tmp_path, monkeypatch)
 def test_outputs_that_cannot_be_written_are_one_line_each(tmp_path):
     (tmp_path / "a-file").write_text("x")
     for option, path in (("--out", tmp_path / "a-file" / "out.jsonl"), ("--annotate", tmp_path / "a-file" / "annotated")):
-        res = subprocess.run([sys.executable, "-m", "edge", "classify", str(SAMPLE), option, str(path)], capture_output=True, text=True)
+        res = subprocess.run([sys.executable, "-m", "digitedge", "classify", str(SAMPLE), option, str(path)], capture_output=True, text=True)
         assert res.returncode == 2 and "Traceback" not in res.stderr and "cannot write" in res.stderr, (option, res.stderr)
 
 
 def test_output_piped_to_head_ends_quietly(tmp_path):
     folder = _folder_of_copies(tmp_path, 60)
-    proc = subprocess.Popen([sys.executable, "-m", "edge", "classify", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "classify", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline()  # `head -1`: one row, then the pipe closes
     proc.stdout.close()
     err = proc.stderr.read().decode()
@@ -320,7 +320,7 @@ def test_a_full_disk_keeps_the_rows_before_and_resume_completes(tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
 
-    res = subprocess.run([sys.executable, "-m", "edge", "classify", str(folder), "--out", str(out)], capture_output=True, text=True,
+    res = subprocess.run([sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)], capture_output=True, text=True,
                          preexec_fn=small_disk, timeout=120)
     assert res.returncode == 74 and "Traceback" not in res.stderr and "cannot write" in res.stderr, res.stderr
     assert 0 < out.stat().st_size <= 3000

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from edge.data import Box, Digit
-from edge.lines import group_lines, read_line
+from digitedge.edge.data import Box, Digit
+from digitedge.edge.lines import group_lines, read_line
 
 
 def _digits(text_rows, angle_deg=0.0, h=40, w=26, pitch=34, row_pitch=90):

@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
-from edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, read_metadata, write_metadata
-from edge.preprocess import PREPROCESS_VERSION
-from train.data import prepare_data
+from digitedge.edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, read_metadata, write_metadata
+from digitedge.edge.preprocess import PREPROCESS_VERSION
+from digitedge.train.data import prepare_data
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_missing_and_random_model_files(model_copy, tmp_path):
 
 
 def test_none_threshold_moves_the_not_a_digit_decision_both_ways(model_copy, mnist):
-    from edge.model import decide
+    from digitedge.edge.model import decide
 
     probs = np.array([[0.7] + [0.0] * 9 + [0.3], [0.3, 0.1] + [0.0] * 8 + [0.6]])
     labels = [*range(10), None]

@@ -12,15 +12,15 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.data import Box, Digit
-from edge.images import read_image
-from edge.lines import group_lines, read_line
-from edge.recognize import Recognizer
-from edge.segment import SegmentConfig
-from edge.view import look
-from train.photoscenes import photo_stream
-from train.photos import evaluate, load
-from train.scenes import make_scene, score
+from digitedge.edge.data import Box, Digit
+from digitedge.edge.images import read_image
+from digitedge.edge.lines import group_lines, read_line
+from digitedge.edge.recognize import Recognizer
+from digitedge.edge.segment import SegmentConfig
+from digitedge.edge.view import look
+from digitedge.train.photoscenes import photo_stream
+from digitedge.train.photos import evaluate, load
+from digitedge.train.scenes import make_scene, score
 
 N = 60
 

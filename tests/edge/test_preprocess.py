@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from edge.images import read_image
-from edge.preprocess import BOX, SIZE, prepare
-from edge.segment import find_marks
-from train.data import prepare_data
+from digitedge.edge.images import read_image
+from digitedge.edge.preprocess import BOX, SIZE, prepare
+from digitedge.edge.segment import find_marks
+from digitedge.train.data import prepare_data
 
 
 def _page_with_digits(digits: list[np.ndarray]) -> np.ndarray:

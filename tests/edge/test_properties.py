@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from edge.data import Box, Digit
-from edge.lines import group_lines
-from edge.preprocess import SIZE, prepare
-from edge.segment import find_marks
+from digitedge.edge.data import Box, Digit
+from digitedge.edge.lines import group_lines
+from digitedge.edge.preprocess import SIZE, prepare
+from digitedge.edge.segment import find_marks
 
 shapes = st.tuples(st.integers(1, 120), st.integers(1, 160))
 images = st.one_of(
@@ -63,7 +63,7 @@ def test_line_grouping_keeps_every_digit_once(digits):
 @given(arrays(np.uint8, st.tuples(st.integers(1, 30), st.integers(1, 30))))
 def test_histogram_figures_match_their_definitions(a):
     """Median, median absolute deviation and Otsu from one histogram equal the direct figures."""
-    from edge.segment import _histogram, _median, _otsu, _thresholds
+    from digitedge.edge.segment import _histogram, _median, _otsu, _thresholds
 
     hist = _histogram(a)
     assert (hist == np.bincount(a.ravel(), minlength=256)).all()
@@ -79,8 +79,8 @@ def test_histogram_figures_match_their_definitions(a):
 @given(arrays(np.uint8, st.tuples(st.integers(8, 40), st.integers(16, 90))))
 def test_cut_pieces_stay_inside_the_mark(ink):
     """Whatever the ink, every piece of every split option lies inside the mark's box."""
-    from edge.cuts import split_options
-    from edge.segment import Mark
+    from digitedge.edge.cuts import split_options
+    from digitedge.edge.segment import Mark
 
     if not ink.any():
         return
@@ -98,8 +98,8 @@ def test_cut_pieces_stay_inside_the_mark(ink):
 def test_marks_cut_together_or_alone_give_the_same_options(inks):
     """The path search serves all marks of a frame at once; marks of other heights beside a
     mark (free rows ahead of the shorter ones) must not change its cuts."""
-    from edge.cuts import split_options
-    from edge.segment import Mark
+    from digitedge.edge.cuts import split_options
+    from digitedge.edge.segment import Mark
 
     marks = [Mark(Box(0, 0, ink.shape[1], ink.shape[0]), ink) for ink in inks if ink.any()]
     together = split_options(marks)
@@ -117,7 +117,7 @@ def test_marks_cut_together_or_alone_give_the_same_options(inks):
 def test_component_boxes_and_clear_ink_match_opencv_statistics(mask, high):
     """Boxes from outer contours (holes, nested pieces, ink on the border) equal OpenCV's
     component statistics; 'holds clear ink' is exactly 'holds a pixel >= high'."""
-    from edge.segment import _components, _holds_clear_ink
+    from digitedge.edge.segment import _components, _holds_clear_ink
 
     ink = (mask * np.arange(mask.size, dtype=np.int64).reshape(mask.shape) % 256).astype(np.uint8)
     labels, boxes = _components(mask)
@@ -153,7 +153,7 @@ def _merge_by_restarting(comps: list[tuple[int, Box]], min_height: int) -> list[
 def test_piece_merging_equals_the_plain_rule(boxes, min_height):
     """Merging tests all pairs at once and re-tests only the merged group; the groups must
     be those of merging the first joining pair and starting over."""
-    import edge.segment as segment
+    import digitedge.edge.segment as segment
 
     comps = list(enumerate(boxes))
     seen = []
@@ -168,7 +168,7 @@ def test_piece_merging_equals_the_plain_rule(boxes, min_height):
 
 def test_components_beyond_16_bit_labels():
     """Labels are 16-bit while they fit; a frame of 75,000 specks needs (and gets) 32."""
-    from edge.segment import _components
+    from digitedge.edge.segment import _components
 
     mask = np.zeros((500, 600), np.uint8)
     mask[::2, ::2] = 1

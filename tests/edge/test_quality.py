@@ -1,15 +1,15 @@
 """Reading quality on generated scenes (MNIST *test* digits on paper), against ground truth.
 
 The floors below are what the current segmenter and bundled model reach with margin; they
-guard against regressions. README reports the measured figures (python -m train.scenes --score).
+guard against regressions. README reports the measured figures (python -m digitedge.train.scenes --score).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from edge.recognize import Recognizer
-from train.scenes import scene_stream, score
+from digitedge.edge.recognize import Recognizer
+from digitedge.train.scenes import scene_stream, score
 
 N = 40
 FLOORS = {
@@ -36,8 +36,8 @@ def test_most_letters_are_not_read_as_digits(recognizer):
     import cv2
     import numpy as np
 
-    from edge.segment import find_marks
-    from train.augment import NON_DIGIT_CHARS
+    from digitedge.edge.segment import find_marks
+    from digitedge.train.augment import NON_DIGIT_CHARS
 
     rng = np.random.default_rng(1)
     accepted = marks = 0
@@ -97,7 +97,7 @@ def test_touching_digits_are_split(recognizer, mnist):
     column cuts managed 0.42 at 3 px), and hardly ever invent a third."""
     import numpy as np
 
-    from edge.segment import find_marks
+    from digitedge.edge.segment import find_marks
 
     rng = np.random.default_rng(7)
     read = joined = invented = 0
@@ -116,7 +116,7 @@ def test_touching_digits_are_split(recognizer, mnist):
 
 def _chosen(splits, preds) -> list[list[tuple]]:
     """Per mark, the pieces of the reading the recognizer keeps, with their predictions."""
-    from edge.recognize import choose
+    from digitedge.edge.recognize import choose
 
     pieces = [p for s in splits for p in s.pieces]
     return [[(pieces[i].box, preds[i]) for i in rows] for rows in choose(splits, preds)]
@@ -129,9 +129,9 @@ def test_cuts_left_out_change_no_reading(recognizer, mnist, difficulty):
     in one call, and on clear pages it must classify far fewer inputs."""
     import numpy as np
 
-    from edge.preprocess import prepare
-    from edge.recognize import readings
-    from edge.segment import find_marks
+    from digitedge.edge.preprocess import prepare
+    from digitedge.edge.recognize import readings
+    from digitedge.edge.segment import find_marks
 
     # 100 hard scenes of this seed hold cuts that win over whole readings as sure as 0.93
     stream = scene_stream(mnist.x_test, mnist.y_test, seed=2026, difficulty=difficulty)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from edge.data import Box
-from edge.model import Classifier
-from edge.recognize import in_a_number
+from digitedge.edge.data import Box
+from digitedge.edge.model import Classifier
+from digitedge.edge.recognize import in_a_number
 
 
 def test_a_mark_is_inside_a_number_only_next_to_a_sure_digit_of_its_size():
@@ -20,7 +20,7 @@ def test_a_mark_is_inside_a_number_only_next_to_a_sure_digit_of_its_size():
 
 
 def test_prediction_fields_agree_with_the_probabilities(mnist):
-    from edge.preprocess import prepare_batch
+    from digitedge.edge.preprocess import prepare_batch
 
     clf = Classifier()
     x = prepare_batch(mnist.x_test[:200])
@@ -35,8 +35,8 @@ def test_prediction_fields_agree_with_the_probabilities(mnist):
 
 
 def test_reported_box_is_the_clear_ink_not_its_faint_edge():
-    from edge.recognize import ink_box
-    from edge.segment import Mark
+    from digitedge.edge.recognize import ink_box
+    from digitedge.edge.segment import Mark
 
     ink = np.zeros((30, 20), np.uint8)
     ink[:, :] = 20  # blurred edge: kept for the model input, not part of the box

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge.segment import find_marks
+from digitedge.edge.segment import find_marks
 
 
 def test_a_small_mark_between_lines_does_not_weld_them():

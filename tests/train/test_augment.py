@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from train import augment
+from digitedge.train import augment
 
 
 def test_font_families_are_split_not_shared():

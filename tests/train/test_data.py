@@ -7,7 +7,7 @@ import gzip
 import numpy as np
 import pytest
 
-from train.data import ENV_VAR, DataError, load_mnist
+from digitedge.train.data import ENV_VAR, DataError, load_mnist
 
 
 def _write_idx(path, array, gz=False):
@@ -115,7 +115,7 @@ def _usps_file(path, n=40):
 
 
 def test_usps_is_laid_out_as_mnist_and_shuffled_into_train(small_mnist, tmp_path):
-    from train.data import load_usps, with_usps
+    from digitedge.train.data import load_usps, with_usps
 
     usps = load_usps(_usps_file(tmp_path / "usps.npz"))
     assert usps.x_train.shape == (20, 28, 28) and usps.x_test.shape == (20, 28, 28)
@@ -133,7 +133,7 @@ def test_usps_is_laid_out_as_mnist_and_shuffled_into_train(small_mnist, tmp_path
 
 @pytest.mark.parametrize("bad", ["missing", "no split", "labels"])
 def test_usps_errors_name_the_file(tmp_path, bad):
-    from train.data import load_usps
+    from digitedge.train.data import load_usps
 
     path = tmp_path / "usps.npz"
     if bad == "no split":
