@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from digitedge.train.cli import run_command
+from digitedge.edge.exits import EXIT_OK, EXIT_PARTIAL
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,9 +54,9 @@ def _convert(args: argparse.Namespace, command: str) -> int:
         meta = convert(cfg)
     except VerificationFailed as exc:
         print(f"digitedge convert: VERIFICATION FAILED: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_PARTIAL
     print(json.dumps({"model": str(cfg.out or args.run / "model_int8.tflite"), **meta["verification"]}))
-    return 0
+    return EXIT_OK
 
 
 def recipe_main(argv: list[str] | None = None) -> int:

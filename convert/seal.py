@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
 from digitedge.edge.model import metadata_path, write_metadata
 
 
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1 or argv[0].startswith("-"):
         print(__doc__.strip().split("\n\n")[1].strip(), file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     model = Path(argv[0])
     try:
         meta = json.loads(metadata_path(model).read_text())
@@ -29,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         print(write_metadata(model, meta))
     except (OSError, ValueError) as exc:
         print(f"seal: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from digitedge.edge import batch
-from digitedge.edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE
+from digitedge.edge.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE
 from digitedge.edge.recognize import MIN_CONFIDENCE
 from digitedge.edge.segment import SegmentConfig
 

@@ -15,7 +15,7 @@ from typing import IO
 import cv2
 
 from digitedge.edge.camera import MAX_SECONDS, MIN_SECONDS, SourceError, StableReading, check_seconds, open_source
-from digitedge.edge.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from digitedge.edge.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from digitedge.edge.recognize import MIN_CONFIDENCE
 from digitedge.edge.segment import SegmentConfig
 

@@ -3,10 +3,7 @@
 Edge subcommands live here. Others (`train`, `convert`) register under the entry-point group
 `digitedge.commands` and are imported only when asked for, so `digitedge classify` never
 loads TensorFlow and edge never imports train or convert.
-
-Exit codes: 0 success, 1 some inputs failed or verification failed, 2 usage or bad input
-(unusable model, missing file), 3 a needed package is not installed, 74 the output could not
-be written (sysexits' EX_IOERR), 130 interrupted.
+Exit codes are defined in `edge/exits.py`.
 """
 
 from __future__ import annotations
@@ -16,8 +13,7 @@ import sys
 from importlib.metadata import entry_points
 
 from digitedge.edge import __version__
-
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MISSING, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 74, 130
+from digitedge.edge.exits import EXIT_INTERRUPTED, EXIT_MISSING, EXIT_OK, EXIT_USAGE, SUMMARY
 
 # name -> (module with `parser()` and `main(argv)`, one-line help)
 EDGE_COMMANDS = {
@@ -51,7 +47,7 @@ def _usage() -> str:
         except Exception:  # noqa: BLE001 - a broken plugin must not break --help
             doc = f"(from {module})"
         lines.append(f"  {name:<10} {doc}")
-    lines += ["", "exit codes: 0 ok, 1 some inputs failed, 2 usage or bad input, 3 missing package, 74 output not writable, 130 interrupted"]
+    lines += ["", SUMMARY]
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import platform
 import sys
 from collections.abc import Callable
 
-from digitedge.edge.cli import EXIT_OK, EXIT_PARTIAL
+from digitedge.edge.exits import EXIT_OK, EXIT_PARTIAL
 
 Check = tuple[bool, str, str]  # passed, what was found, how to fix it
 

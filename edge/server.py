@@ -36,7 +36,7 @@ import numpy as np
 from digitedge.edge.batch import KEEP_PIXELS, result_row
 from digitedge.edge.images import decode_image
 from digitedge.edge.camera_cli import add_source_options, seconds
-from digitedge.edge.cli import EXIT_OK, EXIT_USAGE
+from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
 from digitedge.edge.recognize import Recognizer
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from digitedge.edge.exits import EXIT_MISSING, EXIT_OK, EXIT_USAGE
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -42,10 +44,10 @@ def run_command(name: str, body: Callable[[], int]) -> int:
         return body()
     except ImportError as exc:
         print(f"digitedge {name}: {exc}", file=sys.stderr)
-        return 3
+        return EXIT_MISSING
     except (ValueError, FileNotFoundError) as exc:  # DataError and ModelError are ValueErrors
         print(f"digitedge {name}: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,4 +68,4 @@ def _train(args: argparse.Namespace, command: str) -> int:
     keys = ("arch", "params", "test_accuracy", "camera_like_accuracy", "usps_test_accuracy", "false_reject", "false_accept",
             "train_seconds", "wall_seconds")
     print(json.dumps({"run": str(args.out), **{k: metrics[k] for k in keys if k in metrics}}))
-    return 0
+    return EXIT_OK

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
+
 
 @dataclass(frozen=True)
 class Photo:
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         photos = load(args.folder)
     except (OSError, ValueError) as exc:
         print(f"photos: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     recognizer = Recognizer(args.model)
     for name, chosen, options in (("upright photos", [p for p in photos if not p.rotated and p.kind == "photo"], {}),
                                   ("rotated photos, rotate=auto", [p for p in photos if p.rotated and p.kind == "photo"], {"rotate": "auto"}),
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{s.photo.path.name}: recall {s.recall:.2f} precision {s.precision:.2f} "
                       f"{'EXACT' if s.exact else ''}\n  truth {' '.join(s.photo.lines)}\n  read  {' '.join(s.predicted)}",
                       file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from digitedge.edge.data import Box
+from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
 
 Difficulty = Literal["clean", "hard"]
 LETTERS = "ABCDEFGHKMNPRSTUVWXYZaceghkmnrsuvwxz#%&@+=?"
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         mnist = load_mnist(args.data)
     except DataError as exc:
         print(f"scenes: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.score:
         from digitedge.edge.recognize import Recognizer
 
@@ -250,10 +251,10 @@ def main(argv: list[str] | None = None) -> int:
                 stream = scene_stream(mnist.x_test, mnist.y_test, args.seed, tier)  # type: ignore[arg-type]
             else:
                 print(f"scenes: unknown tier {tier!r} (clean, hard, photo)", file=sys.stderr)
-                return 2
+                return EXIT_USAGE
             figures = score(recognizer.recognize, (next(stream) for _ in range(args.score)))
             print(json.dumps({"difficulty": tier, **{k: round(v, 4) for k, v in figures.items()}}), flush=True)
-        return 0
+        return EXIT_OK
     args.out.mkdir(parents=True, exist_ok=True)
     truth = {}
     for difficulty in ("clean", "hard"):
@@ -267,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         truth["video.avi"] = {"lines": write_video(mnist.x_test, mnist.y_test, args.out / "video.avi", args.seed)}
     (args.out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
     print(f"wrote {2 * args.count} scenes{' and video.avi' if args.video else ''} to {args.out}", file=sys.stderr)
-    return 0
+    return EXIT_OK
 
 
 def write_video(digits: np.ndarray, labels: np.ndarray, path: Path, seed: int, frames: int = 45, fps: int = 15) -> list[str]:
