@@ -22,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run", nargs="?", type=Path, default=Path("runs/latest"), help="training run folder (default: runs/latest)")
     p.add_argument("--out", type=Path, help="output .tflite (default: RUN/model_int8.tflite); metadata goes beside it as .json")
-    p.add_argument("--data", help="MNIST .npz or IDX folder; default $DIGITEDGE_MNIST, else Keras' download")
+    p.add_argument("--data", help="MNIST .npz or IDX folder; default $DIGITEDGE_MNIST, ../shared/datasets/mnist.npz, Keras' cache, else Keras' download")
     p.add_argument("--qat-epochs", type=int, default=1, help="quantization-aware fine-tuning epochs (default 1)")
     p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate")
     p.add_argument("--calibration", type=int, default=500, help="representative images for calibration")

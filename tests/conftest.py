@@ -1,4 +1,5 @@
-"""Shared fixtures: the MNIST file here (never a download) and small data made by the project."""
+"""Shared fixtures: MNIST where users' commands find it, data with no public download, and
+small data made by the project."""
 
 from __future__ import annotations
 
@@ -13,10 +14,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def mnist_path() -> Path:
-    """The shared MNIST npz ($DIGITEDGE_MNIST, else ../shared/datasets/mnist.npz)."""
-    path = Path(os.environ.get("DIGITEDGE_MNIST", REPO.parent / "shared" / "datasets" / "mnist.npz"))
-    if not path.is_file():
-        pytest.fail(f"MNIST not found at {path}: set DIGITEDGE_MNIST (tests never download)")
+    """MNIST where a user's command would find it ($DIGITEDGE_MNIST, ../shared/datasets,
+    Keras' cache, else Keras' download). Where none works, the session stops with the one
+    message saying where it looked, instead of an error per test."""
+    from digitedge.train.data import DataError, find_mnist
+
+    try:
+        path = find_mnist()
+    except DataError as exc:
+        pytest.exit(str(exc), returncode=2)
+    if not path.exists():
+        pytest.exit(f"MNIST not found at {path} (from $DIGITEDGE_MNIST)", returncode=2)
     return path
 
 

@@ -9,5 +9,4 @@ VENV=${DIGITEDGE_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[train,dev]"
-export DIGITEDGE_MNIST=${DIGITEDGE_MNIST:-$PWD/../shared/datasets/mnist.npz}
 exec "$VENV/bin/python" -m pytest "$@"

@@ -19,7 +19,7 @@ def parser() -> argparse.ArgumentParser:
         description="Train a digit classifier on MNIST. Writes RUN/model.keras, metrics.json, "
         "history.json, curves.png and confusion.png; prints the metrics as JSON on stdout.",
     )
-    p.add_argument("--data", help="MNIST .npz (Keras keys) or folder of IDX files; default $DIGITEDGE_MNIST, else Keras' download")
+    p.add_argument("--data", help="MNIST .npz (Keras keys) or folder of IDX files; default $DIGITEDGE_MNIST, ../shared/datasets/mnist.npz, Keras' cache, else Keras' download")
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="run folder to write (default: runs/latest)")
     p.add_argument("--arch", default="wide-bn", help="network: wide-bn (default, the bundled one), wide (the same without batch norm), edge (a third of the MACs), all camera-robust with a not-a-digit class; or seed (the reference network)")
     p.add_argument("--epochs", type=int, help="default: the architecture's (seed 20, edge 15, wide 20, wide-bn 40)")

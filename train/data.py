@@ -1,8 +1,9 @@
 """MNIST (and optionally USPS, a second population of writers), checked before training.
 
 Where MNIST comes from, in order: `--data PATH`, the `DIGITEDGE_MNIST` environment
-variable, then Keras' own download (for users with internet). PATH is an .npz with Keras'
-keys or a folder holding the four IDX files (gzipped or not). USPS is an .npz with `x`
+variable, `../shared/datasets/mnist.npz` (from the current folder), Keras' cache
+(`~/.keras/datasets/mnist.npz`), then Keras' own download into that cache, once. PATH is an
+.npz with Keras' keys or a folder holding the four IDX files (gzipped or not). USPS is an .npz with `x`
 (16x16 uint8, bright ink on dark), `y` and `split` ("train"/"test").
 """
 
@@ -51,12 +52,41 @@ class Mnist:
         return h.hexdigest()
 
 
+SHARED_COPY = Path("../shared/datasets/mnist.npz")
+
+
+def keras_cache() -> Path:
+    """Where Keras' own download keeps MNIST."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets" / "mnist.npz"
+
+
+def find_mnist() -> Path:
+    """The MNIST file to use when none is named: $DIGITEDGE_MNIST (used as given, so a wrong
+    value is reported, not passed over), the shared copy, Keras' cache; else Keras downloads
+    it into its cache. DataError with every place looked at when all of that fails."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    for path in (SHARED_COPY, keras_cache()):
+        if path.is_file():
+            return path
+    try:
+        from digitedge.train.backend import keras
+
+        keras.datasets.mnist.load_data()
+    except Exception as exc:  # ImportError without the train extra, URLError offline, ...
+        raise DataError(
+            f"MNIST not found: ${ENV_VAR} is unset, neither {SHARED_COPY} (from {Path.cwd()}) nor {keras_cache()} "
+            f"exists, and Keras' download failed ({type(exc).__name__}: {exc}). Give --data PATH (an .npz with "
+            f"Keras' keys, or a folder of the four IDX files) or set ${ENV_VAR}."
+        ) from None
+    if not keras_cache().is_file():
+        raise DataError(f"Keras downloaded MNIST, but not to {keras_cache()}: give --data PATH or set ${ENV_VAR}")
+    return keras_cache()
+
+
 def load_mnist(path: str | Path | None = None) -> Mnist:
-    """Load and validate MNIST from `path`, else $DIGITEDGE_MNIST, else Keras' download."""
-    path = path or os.environ.get(ENV_VAR)
-    if not path:
-        return _validate(_download(), "keras.datasets.mnist")
-    p = Path(path)
+    """Load and validate MNIST from `path`, else from where `find_mnist` finds it."""
+    p = Path(path) if path else find_mnist()
     if p.is_dir():
         arrays = {key: _read_idx(_find_idx(p, name)) for key, name in _IDX_NAMES.items()}
     elif p.is_file():
@@ -103,18 +133,6 @@ def _read_idx(path: Path) -> np.ndarray:
     if len(raw) - header != size:
         raise DataError(f"{path}: IDX header says {shape} ({size} bytes), file holds {len(raw) - header}")
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
-
-
-def _download() -> dict[str, np.ndarray]:
-    try:
-        from digitedge.train.backend import keras
-
-        (xtr, ytr), (xte, yte) = keras.datasets.mnist.load_data()
-    except Exception as exc:
-        raise DataError(
-            f"no --data given, ${ENV_VAR} unset, and Keras' MNIST download failed ({exc})"
-        ) from None
-    return dict(zip(KEYS, (xtr, ytr, xte, yte)))
 
 
 def _validate(a: dict[str, np.ndarray], source: str) -> Mnist:

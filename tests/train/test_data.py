@@ -142,3 +142,44 @@ def test_usps_errors_name_the_file(tmp_path, bad):
         np.savez(path, x=np.zeros((4, 16, 16), np.uint8), y=np.full(4, 12), split=np.array(["train", "test"] * 2))
     with pytest.raises(DataError, match="usps.npz"):
         load_usps(path)
+
+
+def test_mnist_lookup_order_env_shared_copy_keras_cache(small_mnist, tmp_path, monkeypatch):
+    import shutil
+
+    from digitedge.train.data import find_mnist
+
+    work, home = tmp_path / "clone", tmp_path / "keras"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    (home / "datasets").mkdir(parents=True)
+    shutil.copy(small_mnist, home / "datasets" / "mnist.npz")
+    assert find_mnist() == home / "datasets" / "mnist.npz"  # Keras' cache, last before a download
+    (tmp_path / "shared" / "datasets").mkdir(parents=True)
+    shutil.copy(small_mnist, tmp_path / "shared" / "datasets" / "mnist.npz")
+    assert find_mnist().resolve() == (tmp_path / "shared" / "datasets" / "mnist.npz").resolve()  # before the cache
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "named.npz"))
+    assert find_mnist() == tmp_path / "named.npz"  # the variable wins, even when wrong: the error names it
+    with pytest.raises(DataError, match="named.npz: no such file"):
+        load_mnist()
+
+
+def test_no_mnist_anywhere_and_no_download_is_one_clear_message(tmp_path, monkeypatch):
+    from digitedge.train.backend import keras
+    from digitedge.train.data import find_mnist
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+    def offline():
+        raise OSError("no network")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    with pytest.raises(DataError) as err:
+        find_mnist()
+    message = str(err.value)
+    for where in ("$DIGITEDGE_MNIST", "../shared/datasets/mnist.npz", str(tmp_path / "keras"), "no network", "--data"):
+        assert where in message
