@@ -74,18 +74,24 @@ def main() -> int:
     use("shipped")
     head = " | ".join(f"{d} seed {s}" for d in ("clean", "hard") for s in SEEDS)
     lines = [
-        "# Cut-search knobs: speed against quality", "",
-        f"Command: `python bench/knobs.py --data ../shared/datasets/mnist.npz --scenes {args.scenes}`", "",
+        "# Cut-search knobs: speed against quality",
+        "",
+        f"Command: `python bench/knobs.py --data ../shared/datasets/mnist.npz --scenes {args.scenes}`",
+        "",
         "Frames/s: 640x480, 6.8 digits, one core, variants interleaved. Quality: recall / precision / "
         f"whole lines exact on {args.scenes} scenes per set; #3's targets are 0.99 / 0.99 / 97% (clean) and "
-        "0.97 / 0.97 / 90% (hard).", "",
+        "0.97 / 0.97 / 90% (hard).",
+        "",
         f"| variant | frames/s | vs shipped | {head} |",
         "|---|---|---|" + "---|" * 2 * len(SEEDS),
     ]
     base = rows[0]["fps"]
     for row in rows:
-        cells = " | ".join(f"{row[(d, s)]['recall']:.3f} / {row[(d, s)]['precision']:.3f} / {100 * row[(d, s)]['line_exact']:.1f}%"
-                           for d in ("clean", "hard") for s in SEEDS)
+        cells = " | ".join(
+            f"{row[(d, s)]['recall']:.3f} / {row[(d, s)]['precision']:.3f} / {100 * row[(d, s)]['line_exact']:.1f}%"
+            for d in ("clean", "hard")
+            for s in SEEDS
+        )
         lines.append(f"| {row['variant']} | {row['fps']:.0f} | {row['fps'] / base:.2f}x | {cells} |")
     text = "\n".join(lines) + "\n"
     args.out.write_text(text)

@@ -41,7 +41,11 @@ class Classic:
         if not boxes:
             return ()
         batch = np.stack([prepare(ink[b.y : b.y + b.h, b.x : b.x + b.w]) for b in boxes])[..., None]
-        digits = [Digit(b, p.label, p.confidence) for b, p in zip(boxes, self.classifier.classify(batch)) if p.label is not None]
+        digits = [
+            Digit(b, p.label, p.confidence)
+            for b, p in zip(boxes, self.classifier.classify(batch))
+            if p.label is not None
+        ]
         return tuple(read_line(line) for line in group_lines(digits))
 
 
@@ -58,6 +62,10 @@ class Tesseract:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "in.png"
             cv2.imwrite(str(path), image)
-            out = subprocess.run([self.binary, str(path), "stdout", "--psm", "11", "-c", "tessedit_char_whitelist=0123456789"],
-                                 capture_output=True, text=True, timeout=120).stdout
+            out = subprocess.run(
+                [self.binary, str(path), "stdout", "--psm", "11", "-c", "tessedit_char_whitelist=0123456789"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ).stdout
         return tuple(text for text in ("".join(ch for ch in line if ch.isdigit()) for line in out.splitlines()) if text)

@@ -40,7 +40,9 @@ from digitedge.train.scenes import make_scene, score  # noqa: E402
 
 def lines_score(read, scenes) -> dict[str, float]:
     """Scenes scored on their lines alone, like the real photos (any reader returns lines)."""
-    return summarize([score_photo(Photo(Path(str(i)), tuple(s.lines), str(i), False), read(s.image)) for i, s in enumerate(scenes)])
+    return summarize(
+        [score_photo(Photo(Path(str(i)), tuple(s.lines), str(i), False), read(s.image)) for i, s in enumerate(scenes)]
+    )
 
 
 def usps_alone(recognizer: Recognizer, usps: Path) -> float:
@@ -91,8 +93,9 @@ def main() -> int:
     for name, read in readers.items():
         print(f"real-dev: {name}...", file=sys.stderr)
         figures[name]["real-dev, upright photos"] = evaluate(lambda path: read(read_image(path)), upright)[0]
-    figures["digitedge"]["real-dev, rotated photos (--rotate auto)"] = evaluate(lambda path: auto.recognize(read_image(path)).lines,
-                                                                                [ph for ph in photos if ph.rotated])[0]
+    figures["digitedge"]["real-dev, rotated photos (--rotate auto)"] = evaluate(
+        lambda path: auto.recognize(read_image(path)).lines, [ph for ph in photos if ph.rotated]
+    )[0]
     stream = photo_stream(mnist.x_test, mnist.y_test, seed=31, size=(1600, 1200))
     scenes = [next(stream) for _ in range(args.scenes)]
     for name, read in readers.items():
@@ -100,25 +103,38 @@ def main() -> int:
         figures[name]["photo-like, 2 MP"] = lines_score(read, scenes)
     figures["digitedge"]["photo-like, boxes"] = score(ours.recognize, scenes)
     print("USPS...", file=sys.stderr)
-    usps = {"default": usps_alone(ours, args.usps), "--expect one": usps_alone(Recognizer(num_threads=1, expect="one"), args.usps)}
+    usps = {
+        "default": usps_alone(ours, args.usps),
+        "--expect one": usps_alone(Recognizer(num_threads=1, expect="one"), args.usps),
+    }
 
     print("timing...", file=sys.stderr)
     rng = np.random.default_rng(5)
     frames = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean", n_lines=2).image for _ in range(20)]
-    timing = {"640x480, digitedge (ms)": median_ms(ours.recognize, frames), "640x480, classic (ms)": median_ms(readers["classic OpenCV"], frames)}
+    timing = {
+        "640x480, digitedge (ms)": median_ms(ours.recognize, frames),
+        "640x480, classic (ms)": median_ms(readers["classic OpenCV"], frames),
+    }
     timing["640x480, digitedge / classic"] = timing["640x480, digitedge (ms)"] / timing["640x480, classic (ms)"]
-    big = [cv2.imencode(".jpg", s.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1] for s in
-           (next(photo_stream(mnist.x_test, mnist.y_test, seed=40 + i, size=(4000, 3000))) for i in range(4))]
+    big = [
+        cv2.imencode(".jpg", s.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1]
+        for s in (next(photo_stream(mnist.x_test, mnist.y_test, seed=40 + i, size=(4000, 3000))) for i in range(4))
+    ]
     timing["12 MP JPEG full decode (ms)"] = median_ms(decode_image, big)
     timing["12 MP JPEG reduced decode, as classify does (ms)"] = median_ms(lambda b: decode_image(b, KEEP_PIXELS), big)
-    timing["12 MP JPEG decode + read, as classify does (ms)"] = median_ms(lambda b: ours.recognize(decode_image(b, KEEP_PIXELS)), big, repeats=2)
+    timing["12 MP JPEG decode + read, as classify does (ms)"] = median_ms(
+        lambda b: ours.recognize(decode_image(b, KEEP_PIXELS)), big, repeats=2
+    )
 
     tesseract = readers.get("Tesseract")
-    peers_note = ("classic OpenCV = Otsu, contours, MNIST-style centring, the same int8 model (bench/peers.py); "
-                  + (f"Tesseract = {tesseract.version}, --psm 11, digits whitelist" if tesseract else "Tesseract not installed"))
+    peers_note = "classic OpenCV = Otsu, contours, MNIST-style centring, the same int8 model (bench/peers.py); " + (
+        f"Tesseract = {tesseract.version}, --psm 11, digits whitelist" if tesseract else "Tesseract not installed"
+    )
     text = report(figures, usps, timing, args, peers_note)
     args.out.write_text(text)
-    args.out.with_suffix(".json").write_text(json.dumps({"quality": figures, "usps_alone": usps, "timing": timing}, indent=1) + "\n")
+    args.out.with_suffix(".json").write_text(
+        json.dumps({"quality": figures, "usps_alone": usps, "timing": timing}, indent=1) + "\n"
+    )
     print(text)
     return 0
 
@@ -130,31 +146,35 @@ def report(figures: dict, usps: dict, timing: dict, args: argparse.Namespace, pe
         for name, f in figures.items():
             if s in f:
                 q = f[s]
-                rows.append(f"| {s} | {name} | {q['recall']:.3f} | {q['precision']:.3f} | {q['f1']:.3f} | {q['exact']:.0%} |")
+                rows.append(
+                    f"| {s} | {name} | {q['recall']:.3f} | {q['precision']:.3f} | {q['f1']:.3f} | {q['exact']:.0%} |"
+                )
     boxes = figures["digitedge"]["photo-like, boxes"]
-    return "\n".join([
-        "# Reading photos: digitedge and its peers",
-        "",
-        f"Made by `python bench/photos.py` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, one thread each). "
-        "Images of one sheet count once. real-dev is the dev set the recognizer was developed on "
-        "(16 photos): a smoke test, not an unseen measure. Photo-like scenes: train/photoscenes.py, "
-        f"{args.scenes} scenes at 1600x1200, seed 31.",
-        "",
-        *rows,
-        "",
-        f"Photo-like scenes, by box (IoU >= 0.5): recall {boxes['recall']:.3f}, precision {boxes['precision']:.3f}, "
-        f"digit accuracy {boxes['digit_accuracy']:.3f}, whole lines {boxes['line_exact']:.1%}.",
-        "",
-        f"USPS test (2,007 digits of other writers), each alone on paper, read as exactly that digit: "
-        f"{usps['default']:.2%} by default, {usps['--expect one']:.2%} with `--expect one`.",
-        "",
-        "| timing, one core | value |",
-        "|---|---|",
-        *(f"| {k} | {v:.2f} |" for k, v in timing.items()),
-        "",
-        f"Peers: {peers_note}.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Reading photos: digitedge and its peers",
+            "",
+            f"Made by `python bench/photos.py` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, one thread each). "
+            "Images of one sheet count once. real-dev is the dev set the recognizer was developed on "
+            "(16 photos): a smoke test, not an unseen measure. Photo-like scenes: train/photoscenes.py, "
+            f"{args.scenes} scenes at 1600x1200, seed 31.",
+            "",
+            *rows,
+            "",
+            f"Photo-like scenes, by box (IoU >= 0.5): recall {boxes['recall']:.3f}, precision {boxes['precision']:.3f}, "
+            f"digit accuracy {boxes['digit_accuracy']:.3f}, whole lines {boxes['line_exact']:.1%}.",
+            "",
+            f"USPS test (2,007 digits of other writers), each alone on paper, read as exactly that digit: "
+            f"{usps['default']:.2%} by default, {usps['--expect one']:.2%} with `--expect one`.",
+            "",
+            "| timing, one core | value |",
+            "|---|---|",
+            *(f"| {k} | {v:.2f} |" for k, v in timing.items()),
+            "",
+            f"Peers: {peers_note}.",
+            "",
+        ]
+    )
 
 
 if __name__ == "__main__":

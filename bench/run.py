@@ -28,11 +28,11 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from digitedge.edge import interpreter as interp  # noqa: E402
+from digitedge.edge.cuts import split_options  # noqa: E402
+from digitedge.edge.images import to_gray  # noqa: E402
 from digitedge.edge.model import DEFAULT_MODEL, Classifier  # noqa: E402
 from digitedge.edge.preprocess import prepare  # noqa: E402
 from digitedge.edge.recognize import Recognizer  # noqa: E402
-from digitedge.edge.images import to_gray  # noqa: E402
-from digitedge.edge.cuts import split_options  # noqa: E402
 from digitedge.edge.segment import find_marks  # noqa: E402
 from digitedge.train.data import load_mnist, prepare_data  # noqa: E402
 from digitedge.train.scenes import make_scene  # noqa: E402
@@ -52,11 +52,15 @@ def machine() -> dict:
     info = {"python": platform.python_version(), "machine": platform.machine(), "cores": os.cpu_count()}
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
-        info["cpu"] = next(line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name"))
+        info["cpu"] = next(
+            line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")
+        )
         flags = next(line for line in cpuinfo.splitlines() if line.startswith("flags")).split()
         info["simd"] = " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni") if f in flags)
         info["mhz"] = float(next(line.split(":", 1)[1] for line in cpuinfo.splitlines() if line.startswith("cpu MHz")))
-        info["family"] = int(next(line.split(":", 1)[1] for line in cpuinfo.splitlines() if line.startswith("cpu family")))
+        info["family"] = int(
+            next(line.split(":", 1)[1] for line in cpuinfo.splitlines() if line.startswith("cpu family"))
+        )
     except (OSError, StopIteration):
         pass
     return info
@@ -74,7 +78,9 @@ def peers(run: Path, workdir: Path) -> dict:
     import onnxruntime as ort
     import tf2onnx
 
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=(tf.TensorSpec((None, 28, 28, 1), tf.float32, name="x"),), opset=13)
+    proto, _ = tf2onnx.convert.from_keras(
+        model, input_signature=(tf.TensorSpec((None, 28, 28, 1), tf.float32, name="x"),), opset=13
+    )
     onnx_path = workdir / "model.onnx"
     onnx_path.write_bytes(proto.SerializeToString())
     so = ort.SessionOptions()
@@ -124,7 +130,9 @@ def per_layer(run: Path, x: np.ndarray, workdir: Path, repeats: int, batch: int 
         if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
             continue
         acts = keras.Model(model.inputs, layer.input).predict(x.astype(np.float32) / 255, verbose=0)
-        single = keras.Sequential([keras.layers.InputLayer(input_shape=acts.shape[1:]), layer.__class__.from_config(layer.get_config())])
+        single = keras.Sequential(
+            [keras.layers.InputLayer(input_shape=acts.shape[1:]), layer.__class__.from_config(layer.get_config())]
+        )
         single.layers[-1].set_weights(layer.get_weights())
         times = {}
         for kind in ("int8", "float32"):
@@ -146,9 +154,15 @@ def per_layer(run: Path, x: np.ndarray, workdir: Path, repeats: int, batch: int 
                 sample = np.clip(np.round(sample / scale + zero), -128, 127).astype(np.int8)
             lite.set_tensor(inp["index"], sample)
             times[kind] = median_time(lite.invoke, repeats * 20) / batch * 1e6
-        rows.append({"layer": f"{layer.__class__.__name__} {tuple(acts.shape[1:])} -> {tuple(single.output_shape[1:])}",
-                     "macs": nets.macs(single), "int8_us": times["int8"], "float32_us": times["float32"],
-                     "ratio": times["int8"] / times["float32"]})
+        rows.append(
+            {
+                "layer": f"{layer.__class__.__name__} {tuple(acts.shape[1:])} -> {tuple(single.output_shape[1:])}",
+                "macs": nets.macs(single),
+                "int8_us": times["int8"],
+                "float32_us": times["float32"],
+                "ratio": times["int8"] / times["float32"],
+            }
+        )
     return rows
 
 
@@ -173,7 +187,9 @@ def pipeline(mnist, repeats: int) -> dict:
         marks = find_marks(gray)
         splits, batch, _ = rec.read(marks)
         pieces = [p for s in splits for p in s.pieces]  # what the recognizer classified
-        unsettled = [m for m, s in zip(marks, splits) if len(s.pieces) > 1 + (m.core is not None)]  # cut, for want of a sure whole reading
+        unsettled = [
+            m for m, s in zip(marks, splits) if len(s.pieces) > 1 + (m.core is not None)
+        ]  # cut, for want of a sure whole reading
         stages["cuts"] += median_time(lambda: split_options(unsettled), repeats) if unsettled else 0.0
         stages["prepare"] += median_time(lambda: [prepare(p.ink) for p in pieces], repeats)
         stages["classify"] += median_time(lambda: rec.classifier.classify(batch), repeats)
@@ -204,12 +220,27 @@ def cli(mnist, workdir: Path, n_images: int) -> dict:
     folder.mkdir()
     rng = np.random.default_rng(9)
     for i in range(n_images):
-        cv2.imwrite(str(folder / f"{i:04d}.jpg"), make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean").image)
+        cv2.imwrite(
+            str(folder / f"{i:04d}.jpg"), make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean").image
+        )
     out = {"images": n_images}
     for workers in (1, 2):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "digitedge", "classify", str(folder), "--workers", str(workers),
-                        "--out", str(workdir / f"w{workers}.jsonl")], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "digitedge",
+                "classify",
+                str(folder),
+                "--workers",
+                str(workers),
+                "--out",
+                str(workdir / f"w{workers}.jsonl"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         out[f"images_per_s_workers_{workers}"] = n_images / (time.perf_counter() - t)
     out["speedup_2_workers"] = out["images_per_s_workers_2"] / out["images_per_s_workers_1"]
     one = str(folder / "0000.jpg")
@@ -249,10 +280,16 @@ def physical(macs: int, rows: list[dict], info: dict) -> dict:
     width = 2 if ports_512 else 1
     peak_int8 = (64 if vnni else 21) * width * ghz * 1e9
     peak_fp32 = 16 * width * ghz * 1e9
-    out = {"macs": macs, "achieved_gmac_s": achieved / 1e9, "int8_dot_product": vnni, "vector_bits": 512 if ports_512 else 256,
-           "fraction_int8_peak": achieved / peak_int8 if ghz else None,
-           "float_peer_gmac_s": macs / float_t / 1e9,
-           "fraction_fp32_peak_float_peer": macs / float_t / peak_fp32 if ghz else None, "pi": {}}
+    out = {
+        "macs": macs,
+        "achieved_gmac_s": achieved / 1e9,
+        "int8_dot_product": vnni,
+        "vector_bits": 512 if ports_512 else 256,
+        "fraction_int8_peak": achieved / peak_int8 if ghz else None,
+        "float_peer_gmac_s": macs / float_t / 1e9,
+        "fraction_fp32_peak_float_peer": macs / float_t / peak_fp32 if ghz else None,
+        "pi": {},
+    }
     frac = min(1.0, out["fraction_int8_peak"] or 0.05)  # above 1: the clock turbos past the nominal one
     for name, (i8, _f32, pghz) in PEAK_MAC_PER_CYCLE.items():
         out["pi"][name] = macs / (i8 * pghz * 1e9 * frac) * 1e6  # µs per digit at the same efficiency
@@ -260,48 +297,101 @@ def physical(macs: int, rows: list[dict], info: dict) -> dict:
 
 
 def report(info, rows, layers, pipe, cli_figs, phys, train_figs) -> str:
-    md = ["# digitedge benchmark", "", f"Machine: {json.dumps(info)}", "",
-          f"Model: the bundled `{Classifier().metadata['arch']}` network; peers converted from its run folder.", "", "Command: `python bench/run.py " + " ".join(sys.argv[1:]) + "`", ""]
-    md += ["## 1. Per-digit inference (same network, same 384 MNIST test digits, 1 thread)", "",
-           "| batch | engine | µs/digit (median) | ratio to fastest peer |", "|---|---|---|---|"]
-    md += [f"| {r['batch']} | {r['engine']} | {r['us_per_digit']:.1f} | {r['ratio_to_fastest_peer']:.2f} |" for r in rows]
+    md = [
+        "# digitedge benchmark",
+        "",
+        f"Machine: {json.dumps(info)}",
+        "",
+        f"Model: the bundled `{Classifier().metadata['arch']}` network; peers converted from its run folder.",
+        "",
+        "Command: `python bench/run.py " + " ".join(sys.argv[1:]) + "`",
+        "",
+    ]
+    md += [
+        "## 1. Per-digit inference (same network, same 384 MNIST test digits, 1 thread)",
+        "",
+        "| batch | engine | µs/digit (median) | ratio to fastest peer |",
+        "|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['batch']} | {r['engine']} | {r['us_per_digit']:.1f} | {r['ratio_to_fastest_peer']:.2f} |" for r in rows
+    ]
     edge6 = next(r for r in rows if r["batch"] == 6 and r["engine"].startswith("edge"))
-    md += ["", ("This CPU has an int8 dot-product instruction (VNNI)" if phys["int8_dot_product"] else
-                "This CPU has no int8 dot-product instruction (no VNNI)")
-           + f": at batch 6 the int8 edge runtime costs {edge6['ratio_to_fastest_peer']:.2f}x the fastest float peer."]
-    md += ["", "Per layer (each conv/dense layer alone, int8 in and out, batch 6, 1 thread):", "",
-           "| layer | MACs | int8 µs | float32 µs | int8 / float32 |", "|---|---|---|---|---|"]
-    md += [f"| {r['layer']} | {r['macs']:,} | {r['int8_us']:.1f} | {r['float32_us']:.1f} | {r['ratio']:.2f} |" for r in layers]
-    md += ["", f"## 2. Frame pipeline (640x480, {pipe['digits_per_frame']:.1f} digits/frame, one core)", "",
-           f"{pipe['fps']:.0f} frames/s; per frame: colour to gray {pipe['gray']:.2f} ms, segmentation {pipe['segment']:.2f} ms, cut search {pipe['cuts']:.2f} ms "
-           f"({pipe['cut_marks_per_frame']:.1f} marks no whole reading settled), preparation {pipe['prepare']:.2f} ms and "
-           f"classification {pipe['classify']:.2f} ms of {pipe['inputs_per_frame']:.1f} model inputs (in two calls: marks whole, "
-           f"then those cuts), total {pipe['total']:.2f} ms (the rest: choosing readings, boxes and lines, the second call, and stages run together costing more than alone).", "",
-           "| frame | digits | ms/frame |", "|---|---|---|"]
+    md += [
+        "",
+        (
+            "This CPU has an int8 dot-product instruction (VNNI)"
+            if phys["int8_dot_product"]
+            else "This CPU has no int8 dot-product instruction (no VNNI)"
+        )
+        + f": at batch 6 the int8 edge runtime costs {edge6['ratio_to_fastest_peer']:.2f}x the fastest float peer.",
+    ]
+    md += [
+        "",
+        "Per layer (each conv/dense layer alone, int8 in and out, batch 6, 1 thread):",
+        "",
+        "| layer | MACs | int8 µs | float32 µs | int8 / float32 |",
+        "|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['layer']} | {r['macs']:,} | {r['int8_us']:.1f} | {r['float32_us']:.1f} | {r['ratio']:.2f} |"
+        for r in layers
+    ]
+    md += [
+        "",
+        f"## 2. Frame pipeline (640x480, {pipe['digits_per_frame']:.1f} digits/frame, one core)",
+        "",
+        f"{pipe['fps']:.0f} frames/s; per frame: colour to gray {pipe['gray']:.2f} ms, segmentation {pipe['segment']:.2f} ms, cut search {pipe['cuts']:.2f} ms "
+        f"({pipe['cut_marks_per_frame']:.1f} marks no whole reading settled), preparation {pipe['prepare']:.2f} ms and "
+        f"classification {pipe['classify']:.2f} ms of {pipe['inputs_per_frame']:.1f} model inputs (in two calls: marks whole, "
+        f"then those cuts), total {pipe['total']:.2f} ms (the rest: choosing readings, boxes and lines, the second call, and stages run together costing more than alone).",
+        "",
+        "| frame | digits | ms/frame |",
+        "|---|---|---|",
+    ]
     md += [f"| {g['size']} | {g['digits']:.1f} | {g['ms']:.2f} |" for g in pipe["growth"]]
-    md += ["", f"## 3-4. digitedge classify ({cli_figs['images']} JPEG scenes)", "",
-           f"- workers 1: {cli_figs['images_per_s_workers_1']:.1f} images/s; workers 2: {cli_figs['images_per_s_workers_2']:.1f} images/s; "
-           f"speed-up {cli_figs['speedup_2_workers']:.2f}x",
-           f"- cold start (import + model load + first result, one image): {cli_figs['cold_start_s']:.2f} s median of 5; "
-           f"TensorFlow imported: {cli_figs['tensorflow_imported']}", ""]
-    md += ["## 5. Physical context", "",
-           f"- {phys['macs'] / 1e6:.2f} M MACs per digit; the edge runtime reaches {phys['achieved_gmac_s']:.2f} GMAC/s on one core"
-           + (f" = {100 * phys['fraction_int8_peak']:.0f}% of this core's nominal int8 peak; the fastest float peer "
-              f"{phys['float_peer_gmac_s']:.1f} GMAC/s = {100 * phys['fraction_fp32_peak_float_peer']:.0f}% of its fp32 peak "
-              f"(peaks for two {phys['vector_bits']}-bit vector ports at the {info.get('mhz', 0):.0f} MHz /proc/cpuinfo reports; "
-              f"a core that turbos above it makes the true fractions lower, as a figure above 100% shows)"
-              if phys["fraction_int8_peak"] else ""),
-           "- estimated per digit at the same efficiency (at most 100%): "
-           + "; ".join(f"{name}: {us:.0f} µs" for name, us in phys["pi"].items()), ""]
+    md += [
+        "",
+        f"## 3-4. digitedge classify ({cli_figs['images']} JPEG scenes)",
+        "",
+        f"- workers 1: {cli_figs['images_per_s_workers_1']:.1f} images/s; workers 2: {cli_figs['images_per_s_workers_2']:.1f} images/s; "
+        f"speed-up {cli_figs['speedup_2_workers']:.2f}x",
+        f"- cold start (import + model load + first result, one image): {cli_figs['cold_start_s']:.2f} s median of 5; "
+        f"TensorFlow imported: {cli_figs['tensorflow_imported']}",
+        "",
+    ]
+    md += [
+        "## 5. Physical context",
+        "",
+        f"- {phys['macs'] / 1e6:.2f} M MACs per digit; the edge runtime reaches {phys['achieved_gmac_s']:.2f} GMAC/s on one core"
+        + (
+            f" = {100 * phys['fraction_int8_peak']:.0f}% of this core's nominal int8 peak; the fastest float peer "
+            f"{phys['float_peer_gmac_s']:.1f} GMAC/s = {100 * phys['fraction_fp32_peak_float_peer']:.0f}% of its fp32 peak "
+            f"(peaks for two {phys['vector_bits']}-bit vector ports at the {info.get('mhz', 0):.0f} MHz /proc/cpuinfo reports; "
+            f"a core that turbos above it makes the true fractions lower, as a figure above 100% shows)"
+            if phys["fraction_int8_peak"]
+            else ""
+        ),
+        "- estimated per digit at the same efficiency (at most 100%): "
+        + "; ".join(f"{name}: {us:.0f} µs" for name, us in phys["pi"].items()),
+        "",
+    ]
     md += ["## 6. Training (from the run folders)", "", "| run | images/s | wall time |", "|---|---|---|"]
-    md += [f"| {name} | {f['train_images_per_second']:.0f} | {f['wall_seconds'] / 60:.1f} min |" for name, f in train_figs.items()]
+    md += [
+        f"| {name} | {f['train_images_per_second']:.0f} | {f['wall_seconds'] / 60:.1f} min |"
+        for name, f in train_figs.items()
+    ]
     return "\n".join(md) + "\n"
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", help="MNIST .npz or IDX folder")
-    p.add_argument("--run", type=Path, help="run folder of the bundled model, for the float peers (default: the --out of its train command)")
+    p.add_argument(
+        "--run",
+        type=Path,
+        help="run folder of the bundled model, for the float peers (default: the --out of its train command)",
+    )
     p.add_argument("--quick", action="store_true", help="fewer repeats and images")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "report.md")
     args = p.parse_args()
@@ -322,11 +412,28 @@ def main() -> int:
         print("command line...", file=sys.stderr)
         cli_figs = cli(mnist, work, 200 if args.quick else 1000)
     phys = physical(Classifier().metadata["macs"], rows, info)
-    train_figs = {f"runs/{r.name}": json.loads((r / "metrics.json").read_text()) for r in sorted((REPO / "runs").glob("*")) if (r / "metrics.json").exists()}
+    train_figs = {
+        f"runs/{r.name}": json.loads((r / "metrics.json").read_text())
+        for r in sorted((REPO / "runs").glob("*"))
+        if (r / "metrics.json").exists()
+    }
     text = report(info, rows, layers, pipe, cli_figs, phys, train_figs)
     args.out.write_text(text)
-    (args.out.with_suffix(".json")).write_text(json.dumps({"machine": info, "per_digit": rows, "per_layer": layers, "pipeline": pipe, "cli": cli_figs,
-                                                           "physical": phys}, indent=1, default=float) + "\n")
+    (args.out.with_suffix(".json")).write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "per_digit": rows,
+                "per_layer": layers,
+                "pipeline": pipe,
+                "cli": cli_figs,
+                "physical": phys,
+            },
+            indent=1,
+            default=float,
+        )
+        + "\n"
+    )
     print(text)
     return 0
 

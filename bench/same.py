@@ -65,8 +65,12 @@ def fingerprint(tree: Path, data: str, count: int) -> dict[str, str]:
     """Hashes per set of recognition output, computed with the code in `tree`."""
     import json
 
-    res = subprocess.run([sys.executable, "-c", HASHER, str(tree), data, str(count), str(REPO / "samples")],
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-c", HASHER, str(tree), data, str(count), str(REPO / "samples")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if res.returncode:
         raise SystemExit(f"same: fingerprint failed in {tree}:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.splitlines()[-1])

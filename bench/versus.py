@@ -59,8 +59,13 @@ def main() -> int:
             times: dict[str, list[float]] = {args.rev: [], "this checkout": []}
             for _ in range(args.rounds):
                 for name, tree in ((args.rev, other), ("this checkout", REPO)):
-                    out = subprocess.run([sys.executable, "-c", TIMER, str(tree), data], cwd=tree,
-                                         capture_output=True, text=True, check=True).stdout
+                    out = subprocess.run(
+                        [sys.executable, "-c", TIMER, str(tree), data],
+                        cwd=tree,
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
                     times[name] += json.loads(out.strip().splitlines()[-1])
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)], check=False)

@@ -8,8 +8,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from digitedge.train.cli import run_command
 from digitedge.edge.exits import EXIT_OK, EXIT_PARTIAL
+from digitedge.train.cli import run_command
 
 
 def parser() -> argparse.ArgumentParser:
@@ -20,15 +20,34 @@ def parser() -> argparse.ArgumentParser:
         "MNIST test set with the device's interpreter code. Exits 1 if int8 loses more than "
         "--tolerance percentage points against the float model.",
     )
-    p.add_argument("run", nargs="?", type=Path, default=Path("runs/latest"), help="training run folder (default: runs/latest)")
-    p.add_argument("--out", type=Path, help="output .tflite (default: RUN/model_int8.tflite); metadata goes beside it as .json")
-    p.add_argument("--data", help="MNIST .npz or IDX folder; default $DIGITEDGE_MNIST, ../shared/datasets/mnist.npz, Keras' cache, else Keras' download")
+    p.add_argument(
+        "run", nargs="?", type=Path, default=Path("runs/latest"), help="training run folder (default: runs/latest)"
+    )
+    p.add_argument(
+        "--out", type=Path, help="output .tflite (default: RUN/model_int8.tflite); metadata goes beside it as .json"
+    )
+    p.add_argument(
+        "--data",
+        help="MNIST .npz or IDX folder; default $DIGITEDGE_MNIST, ../shared/datasets/mnist.npz, Keras' cache, else Keras' download",
+    )
     p.add_argument("--qat-epochs", type=int, default=1, help="quantization-aware fine-tuning epochs (default 1)")
     p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate")
     p.add_argument("--calibration", type=int, default=500, help="representative images for calibration")
-    p.add_argument("--tolerance", type=float, default=0.2, help="allowed int8 accuracy loss in percentage points (default 0.2)")
-    p.add_argument("--max-false-accept", type=float, default=0.015, help="false-accept rate on validation non-digits (training fonts) the not-a-digit threshold aims for; unseen fonts pass a little more often (default 0.015, for 2%% on unseen ones)")
-    p.add_argument("--max-false-reject", type=float, default=0.005, help="share of held-out digits that threshold may reject at most (default 0.005)")
+    p.add_argument(
+        "--tolerance", type=float, default=0.2, help="allowed int8 accuracy loss in percentage points (default 0.2)"
+    )
+    p.add_argument(
+        "--max-false-accept",
+        type=float,
+        default=0.015,
+        help="false-accept rate on validation non-digits (training fonts) the not-a-digit threshold aims for; unseen fonts pass a little more often (default 0.015, for 2%% on unseen ones)",
+    )
+    p.add_argument(
+        "--max-false-reject",
+        type=float,
+        default=0.005,
+        help="share of held-out digits that threshold may reject at most (default 0.005)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit-train", type=int, help="fine-tune on only the first N training images")
     p.add_argument("--limit-test", type=int, help="verify on only the first N test images")
@@ -45,10 +64,19 @@ def _convert(args: argparse.Namespace, command: str) -> int:
     from digitedge.convert.recipe import ConvertConfig, VerificationFailed, convert
 
     cfg = ConvertConfig(
-        run=args.run, out=args.out, data=args.data, qat_epochs=args.qat_epochs, learning_rate=args.lr,
-        calibration=args.calibration, tolerance_pp=args.tolerance, seed=args.seed,
-        limit_train=args.limit_train, limit_test=args.limit_test, max_false_reject=args.max_false_reject,
-        max_false_accept=args.max_false_accept, command=command,
+        run=args.run,
+        out=args.out,
+        data=args.data,
+        qat_epochs=args.qat_epochs,
+        learning_rate=args.lr,
+        calibration=args.calibration,
+        tolerance_pp=args.tolerance,
+        seed=args.seed,
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+        max_false_reject=args.max_false_reject,
+        max_false_accept=args.max_false_accept,
+        command=command,
     )
     try:
         meta = convert(cfg)
@@ -68,12 +96,18 @@ def recipe_main(argv: list[str] | None = None) -> int:
         "defaults the bundled model was made with. Both command lines land in the model's metadata.",
     )
     p.add_argument("--data", required=True, help="MNIST .npz or IDX folder")
-    p.add_argument("--fashion", help="Fashion-MNIST IDX folder for extra negatives (Debian: /usr/share/datasets/fashion-mnist)")
+    p.add_argument(
+        "--fashion", help="Fashion-MNIST IDX folder for extra negatives (Debian: /usr/share/datasets/fashion-mnist)"
+    )
     p.add_argument("--usps", help="USPS .npz: its train digits join MNIST's (a second population of writers)")
     p.add_argument("--arch", default="wide-bn")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--run", type=Path, default=Path("runs/default"), help="run folder (default runs/default)")
-    p.add_argument("--out", type=Path, help="int8 model to write (default RUN/model_int8.tflite; edge/models/default.tflite to bundle it)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="int8 model to write (default RUN/model_int8.tflite; edge/models/default.tflite to bundle it)",
+    )
     args = p.parse_args(argv)
     from digitedge.train.cli import main as train_main
 

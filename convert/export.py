@@ -18,7 +18,9 @@ from digitedge.train.backend import keras, tf, tfmot
 from digitedge.train.fit import compile_model
 
 
-def quantize_aware(model: keras.Model, epochs: Iterable[tuple[np.ndarray, np.ndarray]], batch_size: int, learning_rate: float) -> keras.Model:
+def quantize_aware(
+    model: keras.Model, epochs: Iterable[tuple[np.ndarray, np.ndarray]], batch_size: int, learning_rate: float
+) -> keras.Model:
     """Wrap `model` (which outputs logits) with fake-quant nodes and fine-tune it, one (x, y)
     set per epoch, so the weights learn to live with int8 rounding."""
     qat = tfmot().quantization.keras.quantize_model(model)

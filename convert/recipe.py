@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from digitedge import edge
+from digitedge.convert.calibrate import ece, fit_temperature
 from digitedge.edge.interpreter import BACKEND, run_batch
 from digitedge.edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, read_metadata, softmax, write_metadata
 from digitedge.edge.preprocess import PREPROCESS_VERSION
-from digitedge.train.backend import keras
-from digitedge.convert.calibrate import ece, fit_temperature
-from digitedge.train.augment import NOT_A_DIGIT, load_fashion
 from digitedge.train import nets
+from digitedge.train.augment import NOT_A_DIGIT, load_fashion
+from digitedge.train.backend import keras
 from digitedge.train.data import prepare_data
 from digitedge.train.fit import EpochData, TrainConfig, evaluate, load_digits, predict, seed_everything, validation_set
 
@@ -53,8 +53,9 @@ class ConvertConfig:
     command: str = ""
 
 
-def fit_none_threshold(digit_probs: np.ndarray, negative_probs: np.ndarray, labels: list,
-                       max_false_reject: float, max_false_accept: float) -> float:
+def fit_none_threshold(
+    digit_probs: np.ndarray, negative_probs: np.ndarray, labels: list, max_false_reject: float, max_false_accept: float
+) -> float:
     """The highest threshold on P(not a digit) (so the fewest digits rejected) at which
     validation negatives' false-accept rate is at most `max_false_accept`; if that would reject
     more than `max_false_reject` of validation digits, the lowest threshold within that budget."""
@@ -92,7 +93,9 @@ def convert(cfg: ConvertConfig) -> dict:
     out = Path(cfg.out) if cfg.out else run / "model_int8.tflite"
 
     seed_everything(cfg.seed)
-    tcfg = TrainConfig(**{**train_metrics["config"], "limit_train": cfg.limit_train, "limit_test": cfg.limit_test}).resolved()
+    tcfg = TrainConfig(
+        **{**train_metrics["config"], "limit_train": cfg.limit_train, "limit_test": cfg.limit_test}
+    ).resolved()
     mnist, usps_test = load_digits(cfg.data, tcfg.usps, cfg.limit_test)
     fashion_train, fashion_test = load_fashion(tcfg.fashion) or (None, None)
     data = prepare_data(mnist, tcfg.val, cfg.limit_train, cfg.limit_test)
@@ -106,7 +109,9 @@ def convert(cfg: ConvertConfig) -> dict:
     # Fine-tune on the very mixture training used (augmented digits, negatives), with fresh
     # epochs numbered after training's, so the not-a-digit class is not forgotten.
     mixture = EpochData(tcfg, mnist, data, fashion_train)
-    qat = quantize_aware(logit_model, (mixture(tcfg.epochs + e) for e in range(cfg.qat_epochs)), cfg.batch_size, cfg.learning_rate)
+    qat = quantize_aware(
+        logit_model, (mixture(tcfg.epochs + e) for e in range(cfg.qat_epochs)), cfg.batch_size, cfg.learning_rate
+    )
     rng = np.random.default_rng(cfg.seed)
     calib = data.x_train[rng.choice(len(data.x_train), min(cfg.calibration, len(data.x_train)), replace=False)]
     tflite = to_int8_tflite(qat, calib)
@@ -128,7 +133,7 @@ def convert(cfg: ConvertConfig) -> dict:
         "seed": {"train": tcfg.seed, "convert": cfg.seed},
         "training": {k: train_metrics.get(k) for k in ("test_accuracy", "train_seconds", "wall_seconds")},
         "data": {"source": mnist.source, "sha256": mnist.sha256(), "train_sha256": train_metrics.get("data_sha256")},
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "package_version": edge.__version__,
     }
     write_metadata(out, meta)  # provisional: the device code needs it to load the model
@@ -140,18 +145,31 @@ def convert(cfg: ConvertConfig) -> dict:
     if open_set and val_logits is not None:
         val_probs = softmax(val_logits, meta["temperature"])  # what the device will see
         digits = y_val != NOT_A_DIGIT
-        meta["none_threshold"] = fit_none_threshold(val_probs[digits], val_probs[~digits], labels,
-                                                      cfg.max_false_reject, cfg.max_false_accept)
+        meta["none_threshold"] = fit_none_threshold(
+            val_probs[digits], val_probs[~digits], labels, cfg.max_false_reject, cfg.max_false_accept
+        )
     write_metadata(out, meta)
 
     results = {
         name: evaluate(fn, data, mnist, fashion_test, tcfg.seed, open_set, usps_test=usps_test)
-        for name, fn in (("float", lambda x: predict(float_model, x)), ("qat", lambda x: softmax(predict(qat, x))),
-                         ("int8", lambda x: int8_probabilities(out, x)))
+        for name, fn in (
+            ("float", lambda x: predict(float_model, x)),
+            ("qat", lambda x: softmax(predict(qat, x))),
+            ("int8", lambda x: int8_probabilities(out, x)),
+        )
     }
     # What the device does (argmax plus the not-a-digit threshold), with accuracy per nuisance.
-    results["device"] = evaluate(lambda x: int8_probabilities(out, x), data, mnist, fashion_test, tcfg.seed, open_set,
-                                 by_nuisance=True, none_threshold=meta.get("none_threshold"), usps_test=usps_test)
+    results["device"] = evaluate(
+        lambda x: int8_probabilities(out, x),
+        data,
+        mnist,
+        fashion_test,
+        tcfg.seed,
+        open_set,
+        by_nuisance=True,
+        none_threshold=meta.get("none_threshold"),
+        usps_test=usps_test,
+    )
     figures = {name: r[0] for name, r in results.items()}
     pred = {name: r[1].argmax(axis=1) for name, r in results.items()}
     y = data.y_test
@@ -169,8 +187,11 @@ def convert(cfg: ConvertConfig) -> dict:
         "tolerance_pp": cfg.tolerance_pp,
         "passed": drop_pp <= cfg.tolerance_pp,
         "int8_camera_like_accuracy": figures["int8"]["camera_like_accuracy"],
-        **{f"int8_{k}": figures["int8"][k] for k in ("false_reject", "false_accept", "negatives_tested",
-                                                     "usps_test_accuracy", "usps_digit_accuracy") if k in figures["int8"]},
+        **{
+            f"int8_{k}": figures["int8"][k]
+            for k in ("false_reject", "false_accept", "negatives_tested", "usps_test_accuracy", "usps_digit_accuracy")
+            if k in figures["int8"]
+        },
         "int8_ece": ece(results["int8"][1], y),
         "device": {k: v for k, v in figures["device"].items() if k != "confusion"},
         "int8_ece_uncalibrated": ece(int8_probabilities(out, data.x_test, calibrated=False), y),
@@ -186,4 +207,3 @@ def convert(cfg: ConvertConfig) -> dict:
             f"(tolerance {cfg.tolerance_pp} pp); model kept at {out} for inspection"
         )
     return meta
-

@@ -61,23 +61,37 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m digitedge.convert.table", description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", type=Path, help="run folders that have been converted")
     p.add_argument("--data", help="MNIST .npz or IDX folder (for the latency inputs)")
-    p.add_argument("--out", type=Path, help="also write the tables, with the command that made them, to this markdown file")
+    p.add_argument(
+        "--out", type=Path, help="also write the tables, with the command that made them, to this markdown file"
+    )
     args = p.parse_args(argv)
     x = prepare_data(load_mnist(args.data), 0, 10, 64).x_test
     rows = [row(run, x) for run in args.runs]
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(r.values()) + " |" for r in rows]
-    nuisances = {str(run): json.loads((run / "convert.json").read_text())["verification"].get("device", {}).get("accuracy_by_nuisance")
-                 for run in args.runs}
+    nuisances = {
+        str(run): json.loads((run / "convert.json").read_text())["verification"]
+        .get("device", {})
+        .get("accuracy_by_nuisance")
+        for run in args.runs
+    }
     nuisances = {k: v for k, v in nuisances.items() if v}
     if nuisances:  # accuracy under one nuisance at a time, int8 with the device's decision rule
-        lines += ["", "| nuisance | " + " | ".join(f"`{Path(k).name}`" for k in nuisances) + " |", "|---|" + "---|" * len(nuisances)]
+        lines += [
+            "",
+            "| nuisance | " + " | ".join(f"`{Path(k).name}`" for k in nuisances) + " |",
+            "|---|" + "---|" * len(nuisances),
+        ]
         for name in next(iter(nuisances.values())):
             lines.append(f"| {name} | " + " | ".join(f"{100 * v[name]:.2f}%" for v in nuisances.values()) + " |")
     print("\n".join(lines))
     if args.out:
         command = "python -m digitedge.convert.table " + " ".join(sys.argv[1:] if argv is None else argv)
-        args.out.write_text(f"# Models compared\n\nMade by `{command}` (this machine, latency measured in the same run).\n\n" + "\n".join(lines) + "\n")
+        args.out.write_text(
+            f"# Models compared\n\nMade by `{command}` (this machine, latency measured in the same run).\n\n"
+            + "\n".join(lines)
+            + "\n"
+        )
     return 0
 
 

@@ -53,8 +53,14 @@ def collect(paths: Iterable[str | Path], recursive: bool = False) -> list[Item]:
 
         def unlisted(exc: OSError, arg: Path = arg) -> None:
             where = Path(exc.filename or arg)
-            items.setdefault(str(where), Item(where, where.relative_to(arg) if where != arg else Path(arg.name),
-                                              f"cannot list this folder: {exc.strerror or exc}"))
+            items.setdefault(
+                str(where),
+                Item(
+                    where,
+                    where.relative_to(arg) if where != arg else Path(arg.name),
+                    f"cannot list this folder: {exc.strerror or exc}",
+                ),
+            )
 
         for folder, dirs, files in os.walk(arg, onerror=unlisted):
             if not recursive:
@@ -82,7 +88,9 @@ def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = No
         size = header.upright_size  # the row speaks in the file's own pixels
         full = result if size == image.shape[1::-1] else result.scaled(size[0] / image.shape[1], *size)
     except (ValueError, OSError, cv2.error) as exc:
-        return result_row(item.path, None, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
+        return result_row(
+            item.path, None, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc)
+        )
     if annotate is not None:
         from digitedge.edge.draw import draw_recognition
 

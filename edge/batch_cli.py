@@ -30,18 +30,38 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="image files and/or folders")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     p.add_argument("--out", type=Path, help="write rows to FILE.jsonl or FILE.csv (resumable); default: stdout")
-    p.add_argument("--format", choices=["jsonl", "csv", "text"], help="stdout format (default jsonl); --out uses its extension")
+    p.add_argument(
+        "--format", choices=["jsonl", "csv", "text"], help="stdout format (default jsonl); --out uses its extension"
+    )
     p.add_argument("--annotate", type=Path, metavar="DIR", help="write copies with boxes, labels and confidences")
     p.add_argument("--workers", type=int, default=1, help="processes, one interpreter each (default 1)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
-    p.add_argument("--polarity", choices=["auto", "dark", "light"], default="auto", help="ink darker or lighter than the background")
-    p.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, help=f"drop digits the model is less sure of (default {MIN_CONFIDENCE})")
-    p.add_argument("--rotate", choices=["0", "90", "180", "270", "auto"], default="0",
-                   help="degrees counter-clockwise to turn each image to read it, or auto: try all four quarter "
-                   "turns and keep the surest reading (4x the work). JPEG EXIF orientation is always applied first")
-    p.add_argument("--expect", choices=["any", "one"], default="any",
-                   help="one: each image is a single digit (a crop, a form cell) and gets exactly one, the most "
-                   "probable, with P(that digit | a digit) as its confidence; blank images get none (default any)")
+    p.add_argument(
+        "--polarity",
+        choices=["auto", "dark", "light"],
+        default="auto",
+        help="ink darker or lighter than the background",
+    )
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=MIN_CONFIDENCE,
+        help=f"drop digits the model is less sure of (default {MIN_CONFIDENCE})",
+    )
+    p.add_argument(
+        "--rotate",
+        choices=["0", "90", "180", "270", "auto"],
+        default="0",
+        help="degrees counter-clockwise to turn each image to read it, or auto: try all four quarter "
+        "turns and keep the surest reading (4x the work). JPEG EXIF orientation is always applied first",
+    )
+    p.add_argument(
+        "--expect",
+        choices=["any", "one"],
+        default="any",
+        help="one: each image is a single digit (a crop, a form cell) and gets exactly one, the most "
+        "probable, with P(that digit | a digit) as its confidence; blank images get none (default any)",
+    )
     return p
 
 
@@ -65,8 +85,12 @@ def main(argv: list[str]) -> int:
     if not items:
         print("digitedge classify: no images found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_USAGE
-    kwargs = {"segment": SegmentConfig(polarity=args.polarity), "min_confidence": args.min_confidence,
-              "rotate": args.rotate if args.rotate == "auto" else int(args.rotate), "expect": args.expect}
+    kwargs = {
+        "segment": SegmentConfig(polarity=args.polarity),
+        "min_confidence": args.min_confidence,
+        "rotate": args.rotate if args.rotate == "auto" else int(args.rotate),
+        "expect": args.expect,
+    }
     from digitedge.edge.recognize import Recognizer
 
     recognizer = Recognizer(args.model, **kwargs)  # fail fast on an unusable model; serial runs use it
@@ -77,7 +101,10 @@ def main(argv: list[str]) -> int:
             if not os.access(args.annotate, os.W_OK | os.X_OK):
                 raise PermissionError(13, "Permission denied")
         except OSError as exc:
-            print(f"digitedge classify: cannot write annotated copies into {args.annotate}: {exc.strerror or exc}", file=sys.stderr)
+            print(
+                f"digitedge classify: cannot write annotated copies into {args.annotate}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
     if args.out is not None:
         try:
@@ -118,8 +145,11 @@ def main(argv: list[str]) -> int:
         if isinstance(exc, BrokenPipeError):  # nothing more can reach stdout, not even at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         where = "stdout" if sink is sys.stdout else str(args.out)
-        print(f"digitedge classify: cannot write {where}: {exc.strerror or exc}; the rows before are whole "
-              "(rerun with --out to resume)", file=sys.stderr)
+        print(
+            f"digitedge classify: cannot write {where}: {exc.strerror or exc}; the rows before are whole "
+            "(rerun with --out to resume)",
+            file=sys.stderr,
+        )
     finally:
         if sink is not sys.stdout:
             with contextlib.suppress(OSError):  # the flush of a full disk fails again

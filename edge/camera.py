@@ -43,7 +43,9 @@ def _capture(target: int | str, read_timeout_s: float) -> Any:
     """cv2.VideoCapture with FFmpeg's own open and read timeouts set, so a read blocked on a
     stalled network stream returns by itself (a reader abandoned on a stall then ends)."""
     ms = int(1000 * max(read_timeout_s, 1.0))
-    return cv2.VideoCapture(target, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 3 * ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+    return cv2.VideoCapture(
+        target, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 3 * ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+    )
 
 
 class _Reader(threading.Thread):
@@ -89,8 +91,15 @@ class VideoSource:
     doubling pauses; after `reconnect_tries` drops in a row it gives up with SourceError.
     """
 
-    def __init__(self, spec: str, loop: bool = False, read_timeout_s: float = 10.0, reconnect_tries: int = 5,
-                 backoff_s: float = 0.5, opener: Callable[[int | str], Any] | None = None) -> None:
+    def __init__(
+        self,
+        spec: str,
+        loop: bool = False,
+        read_timeout_s: float = 10.0,
+        reconnect_tries: int = 5,
+        backoff_s: float = 0.5,
+        opener: Callable[[int | str], Any] | None = None,
+    ) -> None:
         check_seconds(read_timeout_s)
         if reconnect_tries < 0:
             raise ValueError(f"reconnect tries must be >= 0, got {reconnect_tries}")
@@ -163,7 +172,9 @@ class VideoSource:
             if drops > self.reconnect_tries:
                 raise SourceError(f"video source {self.spec!r} gave no frame after {self.reconnect_tries} reconnects")
             delay = self.backoff_s * 2 ** (drops - 1)
-            log.warning("source %s dropped; reconnecting in %.1fs (%d/%d)", self.spec, delay, drops, self.reconnect_tries)
+            log.warning(
+                "source %s dropped; reconnecting in %.1fs (%d/%d)", self.spec, delay, drops, self.reconnect_tries
+            )
             time.sleep(delay)
             self._close()
             self.reconnects += 1
@@ -199,7 +210,9 @@ class PiCameraSource:
             yield self._cam.capture_array()
 
 
-def open_source(spec: str, loop: bool = False, read_timeout_s: float = 10.0, reconnect_tries: int = 5) -> VideoSource | PiCameraSource:
+def open_source(
+    spec: str, loop: bool = False, read_timeout_s: float = 10.0, reconnect_tries: int = 5
+) -> VideoSource | PiCameraSource:
     """The source named by `--source`: 'picamera', or anything VideoCapture opens."""
     if spec == "picamera":
         return PiCameraSource()

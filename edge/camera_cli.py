@@ -41,18 +41,28 @@ def tries(text: str) -> int:
 
 def add_source_options(p: argparse.ArgumentParser) -> None:
     """The options of a live source, shared by `camera` and `serve`."""
-    p.add_argument("--read-timeout", type=seconds, default=10.0, metavar="SECONDS",
-                   help=f"seconds without a frame before a live source counts as stalled and is reopened "
-                   f"({MIN_SECONDS:g}..{MAX_SECONDS:g}, default 10)")
-    p.add_argument("--reconnect-tries", type=tries, default=5, metavar="N",
-                   help="drops in a row before giving up (default 5; pauses double from 0.5 s)")
+    p.add_argument(
+        "--read-timeout",
+        type=seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help=f"seconds without a frame before a live source counts as stalled and is reopened "
+        f"({MIN_SECONDS:g}..{MAX_SECONDS:g}, default 10)",
+    )
+    p.add_argument(
+        "--reconnect-tries",
+        type=tries,
+        default=5,
+        metavar="N",
+        help="drops in a row before giving up (default 5; pauses double from 0.5 s)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="digitedge camera",
         description="Read digits live from a camera, video file or stream. Writes one JSON object "
-        "per frame (frame, time, lines, stable, digits, fps), after one {\"run\": {started, source, model, "
+        'per frame (frame, time, lines, stable, digits, fps), after one {"run": {started, source, model, '
         "model_sha256}} record per start; `stable` holds lines confirmed over the last --window frames, "
         "so flicker never reaches consumers.",
         epilog="Ctrl-C or SIGTERM stop cleanly and flush outputs. exit codes: 0 done (file ended or "
@@ -62,7 +72,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", default="-", help="per-frame JSONL output file, or - for stdout (default)")
     p.add_argument("--show", action="store_true", help="show an overlay window (needs a display and GUI OpenCV)")
     p.add_argument("--record", type=Path, help="write the annotated video to FILE (.avi, MJPG)")
-    p.add_argument("--max-fps", type=float, default=0, help="process at most N frames per second (0 = as fast as possible)")
+    p.add_argument(
+        "--max-fps", type=float, default=0, help="process at most N frames per second (0 = as fast as possible)"
+    )
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0 = no limit)")
     p.add_argument("--loop", action="store_true", help="replay a video file from the start when it ends")
     add_source_options(p)
@@ -70,7 +82,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--votes", type=int, default=3, help="frames that must agree (default 3)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     p.add_argument("--polarity", choices=["auto", "dark", "light"], default="auto")
-    p.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, help=f"drop digits the model is less sure of (default {MIN_CONFIDENCE})")
+    p.add_argument(
+        "--min-confidence",
+        type=float,
+        default=MIN_CONFIDENCE,
+        help=f"drop digits the model is less sure of (default {MIN_CONFIDENCE})",
+    )
     return p
 
 
@@ -93,9 +110,19 @@ def main(argv: list[str]) -> int:
         out: IO[str] = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "a", encoding="utf-8"))
         # One run record per start: a JSONL appended to across restarts says where frame 0 begins again.
         meta = recognizer.classifier.metadata
-        out.write(json.dumps({"run": {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                                      "source": args.source, "model": str(recognizer.classifier.path),
-                                      "model_sha256": meta.get("model_sha256")}}) + "\n")
+        out.write(
+            json.dumps(
+                {
+                    "run": {
+                        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                        "source": args.source,
+                        "model": str(recognizer.classifier.path),
+                        "model_sha256": meta.get("model_sha256"),
+                    }
+                }
+            )
+            + "\n"
+        )
         out.flush()
         writer = None
         started = last = time.monotonic()
@@ -113,8 +140,14 @@ def main(argv: list[str]) -> int:
                 fps = 0.9 * fps + 0.1 / max(now - last, 1e-6) if n else 1 / max(now - last, 1e-6)
                 last = now
                 reading = stable.update(result.lines)
-                record = {"frame": n, "time": round(time.time(), 3), "lines": list(result.lines),
-                          "stable": list(reading), "digits": [d.to_dict() for d in result.digits], "fps": round(fps, 1)}
+                record = {
+                    "frame": n,
+                    "time": round(time.time(), 3),
+                    "lines": list(result.lines),
+                    "stable": list(reading),
+                    "digits": [d.to_dict() for d in result.digits],
+                    "fps": round(fps, 1),
+                }
                 out.write(json.dumps(record) + "\n")
                 out.flush()
                 if args.show or args.record:
@@ -123,7 +156,9 @@ def main(argv: list[str]) -> int:
                     shown = draw_recognition(frame, result, f"{' '.join(reading) or '-'}  {fps:.0f} fps")
                     if args.record:
                         if writer is None:
-                            writer = cv2.VideoWriter(str(args.record), cv2.VideoWriter_fourcc(*"MJPG"), 15, shown.shape[1::-1])
+                            writer = cv2.VideoWriter(
+                                str(args.record), cv2.VideoWriter_fourcc(*"MJPG"), 15, shown.shape[1::-1]
+                            )
                             stack.callback(writer.release)
                         writer.write(shown)
                     if args.show:
@@ -140,9 +175,15 @@ def main(argv: list[str]) -> int:
             status = EXIT_PARTIAL
         except cv2.error as exc:
             if args.show:
-                print(f"digitedge camera: cannot show a window ({exc.err}); run without --show on a headless device", file=sys.stderr)
+                print(
+                    f"digitedge camera: cannot show a window ({exc.err}); run without --show on a headless device",
+                    file=sys.stderr,
+                )
                 return EXIT_USAGE
             raise
     ended = " (end of file)" if getattr(source, "ended", False) else ""
-    print(f"{n} frames in {time.monotonic() - started:.1f}s{ended}, stable reading: {' '.join(stable.lines) or '-'}", file=sys.stderr)
+    print(
+        f"{n} frames in {time.monotonic() - started:.1f}s{ended}, stable reading: {' '.join(stable.lines) or '-'}",
+        file=sys.stderr,
+    )
     return status

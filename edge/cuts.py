@@ -41,15 +41,27 @@ def split_options(marks: list[Mark], max_parts: int = 4) -> list[Splits]:
     searched in one pass: the search is many small numpy steps, and their count, not the
     pixels, is what costs.
     """
-    parts = [max(1, min(max_parts, int(m.ink.shape[1] / (0.35 * m.ink.shape[0])))) for m in marks]  # digits are rarely narrower
+    parts = [
+        max(1, min(max_parts, int(m.ink.shape[1] / (0.35 * m.ink.shape[0])))) for m in marks
+    ]  # digits are rarely narrower
     cut = [(m, p) for m, p in zip(marks, parts) if p > 1]
     scales = [min(1.0, PATH_ROWS / m.ink.shape[0]) for m, _ in cut]  # big marks: paths on a smaller copy
-    smalls = [cv2.resize(m.ink, (max(1, round(m.ink.shape[1] * f)), max(1, round(m.ink.shape[0] * f))), interpolation=cv2.INTER_AREA)
-              if f < 1 else m.ink for (m, _), f in zip(cut, scales)]
+    smalls = [
+        cv2.resize(
+            m.ink, (max(1, round(m.ink.shape[1] * f)), max(1, round(m.ink.shape[0] * f))), interpolation=cv2.INTER_AREA
+        )
+        if f < 1
+        else m.ink
+        for (m, _), f in zip(cut, scales)
+    ]
     # 2 * parts - 1 paths: spare candidates for the recognizer to choose from
     found = _cut_paths([(s, int(0.25 * s.shape[0]), 2 * p - 1) for s, (_, p) in zip(smalls, cut)]) if cut else []
-    splits = iter([_options(m, [_scale_path(path, f, m.ink.shape) for path in paths], p)
-                   for (m, p), f, paths in zip(cut, scales, found)])
+    splits = iter(
+        [
+            _options(m, [_scale_path(path, f, m.ink.shape) for path in paths], p)
+            for (m, p), f, paths in zip(cut, scales, found)
+        ]
+    )
     return [next(splits) if p > 1 else Splits([m], [[0]]) for m, p in zip(marks, parts)]
 
 

@@ -17,11 +17,15 @@ Check = tuple[bool, str, str]  # passed, what was found, how to fix it
 
 def check_python() -> Check:
     ok = sys.version_info >= (3, 11)
-    return ok, f"Python {platform.python_version()} on {platform.machine()} ({platform.system()})", "use Python 3.11 or newer"
+    return (
+        ok,
+        f"Python {platform.python_version()} on {platform.machine()} ({platform.system()})",
+        "use Python 3.11 or newer",
+    )
 
 
 def check_backend() -> Check:
-    from digitedge.edge.interpreter import BACKEND_MODULES, BACKEND
+    from digitedge.edge.interpreter import BACKEND, BACKEND_MODULES
 
     if BACKEND is None:
         return False, "no TFLite interpreter", "pip install ai-edge-litert (or tflite-runtime)"
@@ -45,8 +49,14 @@ def check_model(path: str | None) -> Check:
     clf.probabilities(np.zeros((1, SIZE, SIZE, 1), np.uint8))
     m, v = clf.metadata, clf.metadata.get("verification", {})
     digits = v.get("int8_digit_accuracy", v.get("int8_accuracy", 0))  # older sidecars lack the closed-set figure
-    return True, (f"model: {clf.path} ({m.get('arch')}, reads {digits:.2%} of MNIST test digits, "
-                  f"{len(clf.labels)} outputs, created {m.get('created')})"), ""
+    return (
+        True,
+        (
+            f"model: {clf.path} ({m.get('arch')}, reads {digits:.2%} of MNIST test digits, "
+            f"{len(clf.labels)} outputs, created {m.get('created')})"
+        ),
+        "",
+    )
 
 
 def check_camera(source: str) -> Check:
@@ -54,17 +64,31 @@ def check_camera(source: str) -> Check:
         try:
             import picamera2  # noqa: F401
         except ImportError:
-            return False, "picamera2: not importable", ("sudo apt install python3-picamera2, and create the venv with "
-                                                        "--system-site-packages so it can see it")
+            return (
+                False,
+                "picamera2: not importable",
+                (
+                    "sudo apt install python3-picamera2, and create the venv with "
+                    "--system-site-packages so it can see it"
+                ),
+            )
         return True, "picamera2: importable", ""
     import cv2
 
     devices = sorted(glob.glob("/dev/video*"))
     if source.isdigit() and not devices and platform.system() == "Linux":
-        return False, "camera: no /dev/video* device", "plug in a USB webcam, or use --source picamera for the Pi camera"
+        return (
+            False,
+            "camera: no /dev/video* device",
+            "plug in a USB webcam, or use --source picamera for the Pi camera",
+        )
     unreadable = [d for d in devices if not os.access(d, os.R_OK | os.W_OK)]
     if unreadable:
-        return False, f"camera: no permission on {', '.join(unreadable)}", "sudo usermod -aG video $USER, then log in again"
+        return (
+            False,
+            f"camera: no permission on {', '.join(unreadable)}",
+            "sudo usermod -aG video $USER, then log in again",
+        )
     cap = cv2.VideoCapture(int(source) if source.isdigit() else source)
     try:
         ok, frame = cap.read() if cap.isOpened() else (False, None)
@@ -85,7 +109,9 @@ def check_display() -> Check:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="digitedge doctor", description="Check the interpreter, the model and the camera; print what to fix.")
+    p = argparse.ArgumentParser(
+        prog="digitedge doctor", description="Check the interpreter, the model and the camera; print what to fix."
+    )
     p.add_argument("--model", help="model to check (default: the bundled one)")
     p.add_argument("--source", help="camera to check: 0, /dev/videoN, FILE, URL or picamera (default: none)")
     return p

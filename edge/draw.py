@@ -18,9 +18,25 @@ def draw_recognition(image: np.ndarray, result: Recognition, header: str | None 
         b = d.box
         color = (0, 170, 0) if d.confidence >= 0.9 else (0, 140, 255)
         cv2.rectangle(canvas, (b.x, b.y), (b.x + b.w, b.y + b.h), color, max(1, round(2 * scale)))
-        cv2.putText(canvas, f"{d.label} {d.confidence:.2f}", (b.x, max(12, b.y - 4)),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, color, max(1, round(scale)), cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            f"{d.label} {d.confidence:.2f}",
+            (b.x, max(12, b.y - 4)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5 * scale,
+            color,
+            max(1, round(scale)),
+            cv2.LINE_AA,
+        )
     if header:
-        cv2.putText(canvas, header, (8, int(24 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale,
-                    (255, 0, 0), max(1, round(2 * scale)), cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            header,
+            (8, int(24 * scale) + 4),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.7 * scale,
+            (255, 0, 0),
+            max(1, round(2 * scale)),
+            cv2.LINE_AA,
+        )
     return canvas

@@ -12,5 +12,7 @@ EXIT_MISSING = 3
 EXIT_OUTPUT = 74
 EXIT_INTERRUPTED = 130
 
-SUMMARY = ("exit codes: 0 ok, 1 some inputs failed (or a verification gate), 2 usage or bad input, "
-           "3 missing package, 74 output not writable, 130 interrupted")
+SUMMARY = (
+    "exit codes: 0 ok, 1 some inputs failed (or a verification gate), 2 usage or bad input, "
+    "3 missing package, 74 output not writable, 130 interrupted"
+)

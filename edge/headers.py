@@ -97,6 +97,8 @@ def _exif_orientation(tiff: bytes) -> int:
     except (IndexError, ValueError):
         return 1
     return value if 1 <= value <= 8 else 1
+
+
 def _bmp(b: bytes) -> tuple[int, int]:
     if _u(b, 14, 4, "little") == 12:  # OS/2 core header: 16-bit sizes
         return _u(b, 18, 2, "little"), _u(b, 20, 2, "little")

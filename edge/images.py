@@ -16,8 +16,32 @@ import numpy as np
 from digitedge.edge.headers import Header, UnsizedImage, read_header
 
 # Every format OpenCV's imdecode reads (and edge.headers sizes), by its usual suffixes.
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".tif", ".tiff", ".webp", ".gif", ".avif",
-                  ".pgm", ".ppm", ".pbm", ".pnm", ".pam", ".pfm", ".ras", ".sr", ".hdr", ".pic", ".jp2", ".j2k"}
+IMAGE_SUFFIXES = {
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".bmp",
+    ".dib",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".gif",
+    ".avif",
+    ".pgm",
+    ".ppm",
+    ".pbm",
+    ".pnm",
+    ".pam",
+    ".pfm",
+    ".ras",
+    ".sr",
+    ".hdr",
+    ".pic",
+    ".jp2",
+    ".j2k",
+}
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
 MAX_FILE_BYTES = 200_000_000  # and files no photo or scan needs
 
@@ -73,8 +97,10 @@ def decode(data: np.ndarray, keep_pixels: int | None = None) -> tuple[np.ndarray
 
 
 # Reduced JPEG decoding; the EXIF orientation is applied by `upright`, once, as for every image.
-_REDUCED = {k: v | cv2.IMREAD_IGNORE_ORIENTATION for k, v in
-            ((2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4), (8, cv2.IMREAD_REDUCED_COLOR_8))}
+_REDUCED = {
+    k: v | cv2.IMREAD_IGNORE_ORIENTATION
+    for k, v in ((2, cv2.IMREAD_REDUCED_COLOR_2), (4, cv2.IMREAD_REDUCED_COLOR_4), (8, cv2.IMREAD_REDUCED_COLOR_8))
+}
 
 # EXIF orientation -> how to turn the stored pixels upright
 _UPRIGHT = {

@@ -45,9 +45,7 @@ class BackendMissing(RuntimeError):
 def make_interpreter(model_path: str | Path, num_threads: int = 1) -> Any:
     """Build an interpreter for a .tflite file; the only place a backend is instantiated."""
     if _Interpreter is None:
-        raise BackendMissing(
-            "no TFLite interpreter found: pip install ai-edge-litert (or tflite-runtime)"
-        )
+        raise BackendMissing("no TFLite interpreter found: pip install ai-edge-litert (or tflite-runtime)")
     path = Path(model_path)
     try:
         interpreter = _Interpreter(model_path=str(path), num_threads=num_threads)

@@ -19,7 +19,10 @@ from digitedge.edge import interpreter as interp
 from digitedge.edge.preprocess import PREPROCESS_VERSION, SIZE
 
 METADATA_FORMAT = 1
-MIN_TEMPERATURE, MAX_TEMPERATURE = 0.2, 5.0  # calibration's range: beyond it no digit clears the threshold, or every guess does
+MIN_TEMPERATURE, MAX_TEMPERATURE = (
+    0.2,
+    5.0,
+)  # calibration's range: beyond it no digit clears the threshold, or every guess does
 DEFAULT_MODEL = Path(__file__).with_name("models") / "default.tflite"
 INPUT_SHAPE = [SIZE, SIZE, 1]
 
@@ -73,21 +76,29 @@ def read_metadata(model_path: str | Path) -> dict[str, Any]:
             raise ModelError(f"{path}: {key}={meta.get(key)!r}, this runtime needs {want!r}")
     model_file = Path(model_path)
     if model_file.is_file() and meta.get("model_sha256") != (digest := file_sha256(model_file)):
-        raise ModelError(f"{path}: model_sha256={meta.get('model_sha256')!r}, but {model_file.name} hashes to {digest}: "
-                         "this sidecar was not written for this model (python -m digitedge.convert.seal records it for older ones)")
+        raise ModelError(
+            f"{path}: model_sha256={meta.get('model_sha256')!r}, but {model_file.name} hashes to {digest}: "
+            "this sidecar was not written for this model (python -m digitedge.convert.seal records it for older ones)"
+        )
     labels = meta.get("labels")
     if not isinstance(labels, list) or not labels:
         raise ModelError(f"{path}: labels must be a non-empty list, got {labels!r}")
     digits = [x for x in labels if x is not None]
     if any(type(x) is not int for x in digits) or sorted(digits) != list(range(10)) or labels.count(None) > 1:
-        raise ModelError(f"{path}: labels must be the ten digits 0..9, each once, and at most one null (not a digit), got {labels!r}")
+        raise ModelError(
+            f"{path}: labels must be the ten digits 0..9, each once, and at most one null (not a digit), got {labels!r}"
+        )
     temperature = meta.get("temperature", 1.0)
     if not isinstance(temperature, (int, float)) or not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
-        raise ModelError(f"{path}: temperature={temperature!r}, expected a number in {MIN_TEMPERATURE}..{MAX_TEMPERATURE}")
+        raise ModelError(
+            f"{path}: temperature={temperature!r}, expected a number in {MIN_TEMPERATURE}..{MAX_TEMPERATURE}"
+        )
     if "reject_threshold" in meta:  # the 0.1 rule, argmax plus a one-sided threshold
         raise ModelError(f"{path}: reject_threshold is no longer read; convert the model again (none_threshold)")
     threshold = meta.get("none_threshold")
-    if threshold is not None and (not isinstance(threshold, (int, float)) or not 0 < threshold <= 1 or None not in labels):
+    if threshold is not None and (
+        not isinstance(threshold, (int, float)) or not 0 < threshold <= 1 or None not in labels
+    ):
         raise ModelError(f"{path}: none_threshold={threshold!r} needs a value in (0, 1] and a null (not a digit) label")
     return meta
 
@@ -161,9 +172,7 @@ class Classifier:
                 "(a full-integer model from `digitedge convert`)"
             )
         if out["shape"][-1] != len(self.labels):
-            raise ModelError(
-                f"{self.path}: model has {out['shape'][-1]} outputs but {len(self.labels)} labels"
-            )
+            raise ModelError(f"{self.path}: model has {out['shape'][-1]} outputs but {len(self.labels)} labels")
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28, 1) uint8 -> (N, classes) calibrated probabilities, in one interpreter call.
@@ -181,5 +190,7 @@ class Classifier:
         digit_columns = [i for i, label in enumerate(self.labels) if label is not None]
         digits = np.array(digit_columns)[probs[:, digit_columns].argmax(axis=1)]
         none = probs[:, self.labels.index(None)] if None in self.labels else np.zeros(len(probs))
-        return [Prediction(self.labels[i], float(probs[n, i]), self.labels[d], float(probs[n, d]), float(none[n]))
-                for n, (i, d) in enumerate(zip(best, digits))]
+        return [
+            Prediction(self.labels[i], float(probs[n, i]), self.labels[d], float(probs[n, d]), float(none[n]))
+            for n, (i, d) in enumerate(zip(best, digits))
+        ]

@@ -60,7 +60,10 @@ def find_page(gray: np.ndarray, desk_ratio: float = 0.6) -> np.ndarray | None:
     if n < 2:
         return None
     # Ink cuts the sheet into parts; a highlight of the desk is a part too, but darker.
-    level = [float(np.median(plain[parts == i])) if areas[i, cv2.CC_STAT_AREA] >= 0.01 * body.size else -1.0 for i in range(n)]
+    level = [
+        float(np.median(plain[parts == i])) if areas[i, cv2.CC_STAT_AREA] >= 0.01 * body.size else -1.0
+        for i in range(n)
+    ]
     main = 1 + int(areas[1:, cv2.CC_STAT_AREA].argmax())
     keep = [i for i in range(1, n) if level[i] >= level[main] - PART_LEVEL * step]
     sheet = np.zeros((small.shape[0], small.shape[1]), np.float32)  # convex again: ink cut bays into it

@@ -19,12 +19,12 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from digitedge.edge.cuts import Splits, split_options
 from digitedge.edge.data import Box, Digit, Recognition
+from digitedge.edge.images import to_gray
 from digitedge.edge.lines import group_lines, read_line
 from digitedge.edge.model import Classifier, Prediction
 from digitedge.edge.preprocess import SIZE, prepare
-from digitedge.edge.images import to_gray
-from digitedge.edge.cuts import Splits, split_options
 from digitedge.edge.segment import Mark, SegmentConfig, find_marks, ink_map
 from digitedge.edge.view import View, look, sheet
 
@@ -72,7 +72,9 @@ class Recognizer:
         `rotate` overrides the recognizer's own for this image."""
         return self.recognize_with_inputs(image, rotate)[0]
 
-    def recognize_with_inputs(self, image: np.ndarray, rotate: Rotation | None = None) -> tuple[Recognition, list[np.ndarray]]:
+    def recognize_with_inputs(
+        self, image: np.ndarray, rotate: Rotation | None = None
+    ) -> tuple[Recognition, list[np.ndarray]]:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
         rotate = _checked(self.rotate if rotate is None else rotate)
@@ -103,7 +105,9 @@ class Recognizer:
         read = self._read_one if self.expect == "one" else self._read
         if rotate == "auto":  # the sheet is found once, then the view turned four ways
             page = sheet(gray, self.segment)
-            return max((read(look(gray, self.segment, turns, page)) for turns in range(4)), key=lambda r: sureness(r[0]))
+            return max(
+                (read(look(gray, self.segment, turns, page)) for turns in range(4)), key=lambda r: sureness(r[0])
+            )
         return read(look(gray, self.segment, int(rotate) // 90))
 
     def _read_one(self, view: View) -> tuple[Recognition, list[np.ndarray]]:
@@ -116,13 +120,18 @@ class Recognizer:
         padded = cv2.copyMakeBorder(view.gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=int(np.median(view.gray)))
         tight = dataclasses.replace(self.segment, frame_edge=False, find_page=False)
         pieces = []
-        for marks, shift in ((find_marks(view.gray, self.segment, page=view.page), 0), (find_marks(padded, tight), pad)):
+        for marks, shift in (
+            (find_marks(view.gray, self.segment, page=view.page), 0),
+            (find_marks(padded, tight), pad),
+        ):
             tall = max((m.box.h for m in marks), default=0)
             if parts := [m for m in marks if m.box.h > tall / 4]:
                 whole = _union(parts)
                 pieces.append(Mark(Box(whole.box.x - shift, whole.box.y - shift, whole.box.w, whole.box.h), whole.ink))
         if not pieces:
-            pieces.append(Mark(Box(0, 0, view.gray.shape[1], view.gray.shape[0]), ink_map(view.gray, self.segment.polarity)))
+            pieces.append(
+                Mark(Box(0, 0, view.gray.shape[1], view.gray.shape[0]), ink_map(view.gray, self.segment.polarity))
+            )
         try:
             batch, preds = self._classify(pieces)
         except ValueError:  # a blank image: no ink at all
@@ -145,11 +154,15 @@ class Recognizer:
             elif p.none < IN_NUMBER_NONE and p.if_digit >= self.min_confidence:
                 doubtful.append((Digit(ink_box(piece), p.digit, p.if_digit), batch[row, :, :, 0], piece))
         sure_boxes = [d.box for d, _, _ in sure]
-        kept = {id(d): (d, x, piece) for d, x, piece in sure + [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]}
+        kept = {
+            id(d): (d, x, piece) for d, x, piece in sure + [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]
+        }
         lines = group_lines([d for d, _, _ in kept.values()])  # in the view, where rows run level
         ordered = [kept[id(d)] for line in lines for d in line]
-        digits = tuple(d if view.back is None else Digit(view.to_frame(ink_points(piece)), d.label, d.confidence)
-                       for d, _, piece in ordered)
+        digits = tuple(
+            d if view.back is None else Digit(view.to_frame(ink_points(piece)), d.label, d.confidence)
+            for d, _, piece in ordered
+        )
         width, height = view.frame_size
         return Recognition(width, height, digits, tuple(read_line(line) for line in lines)), [x for _, x, _ in ordered]
 
@@ -164,8 +177,11 @@ class Recognizer:
         page of clear digits it leaves out most of the work."""
         whole = _with_cores(marks, [Splits([m], [[0]]) for m in marks])
         batch, preds = self._classify([p for s in whole for p in s.pieces])
-        unsettled = [mark for mark, rows in zip(marks, choose(whole, preds))
-                     if _wide(mark) and _score([preds[i] for i in rows]) <= PER_CUT]
+        unsettled = [
+            mark
+            for mark, rows in zip(marks, choose(whole, preds))
+            if _wide(mark) and _score([preds[i] for i in rows]) <= PER_CUT
+        ]
         if not unsettled:
             return whole, batch, preds
         cut = split_options(unsettled)
@@ -180,7 +196,9 @@ class Recognizer:
                 predictions += preds[a : a + n]
             else:  # the pieces in `readings` order: the mark, its cut pieces, its core and rest
                 k = len(c.pieces) - 1
-                splits.append(Splits(c.pieces + split.pieces[1:], c.options + [[i + k for i in o] for o in split.options[1:]]))
+                splits.append(
+                    Splits(c.pieces + split.pieces[1:], c.options + [[i + k for i in o] for o in split.options[1:]])
+                )
                 inputs += [batch[a : a + 1], more[b : b + k], batch[a + 1 : a + n]]
                 predictions += preds[a : a + 1] + more_preds[b : b + k] + preds[a + 1 : a + n]
                 b += k
@@ -189,7 +207,9 @@ class Recognizer:
 
     def _classify(self, pieces: list[Mark]) -> tuple[np.ndarray, list[Prediction]]:
         """Model inputs of the pieces and their predictions, in one interpreter call."""
-        batch = np.stack([prepare(p.ink) for p in pieces])[..., None] if pieces else np.empty((0, SIZE, SIZE, 1), np.uint8)
+        batch = (
+            np.stack([prepare(p.ink) for p in pieces])[..., None] if pieces else np.empty((0, SIZE, SIZE, 1), np.uint8)
+        )
         return batch, self.classifier.classify(batch)
 
 
@@ -297,4 +317,6 @@ def _score(preds: list[Prediction]) -> float:
     a cut into nothing but 1s is the strokes of a U, V, N or H far more often than touching 1s."""
     if len(preds) > 1 and (min(p.digit_confidence for p in preds) < SURE_PIECE or all(p.label == 1 for p in preds)):
         return 0.0
-    return math.exp(sum(math.log(max(p.digit_confidence, 1e-6)) for p in preds) / len(preds)) * PER_CUT ** (len(preds) - 1)
+    return math.exp(sum(math.log(max(p.digit_confidence, 1e-6)) for p in preds) / len(preds)) * PER_CUT ** (
+        len(preds) - 1
+    )

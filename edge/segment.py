@@ -79,7 +79,9 @@ def _polarity(gray: np.ndarray) -> Literal["dark", "light"]:
         return "dark" if bright else "light"
     h, w = gray.shape
     f = min(1.0, 320 / max(h, w))
-    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
+    small = (
+        cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
+    )
     k = max(3, min(small.shape) // 10) | 1
     residual = cv2.subtract(small, cv2.blur(small, (k, k)), dtype=cv2.CV_16S) + 255  # 0..510
     darker, lighter = _quantiles(np.bincount(residual.ravel(), minlength=511), (0.005, 0.995))
@@ -165,7 +167,9 @@ def sheet(gray: np.ndarray, cfg: SegmentConfig) -> np.ndarray | None:
     return find_page(gray, cfg.desk_ratio) if cfg.find_page and cfg.polarity != "light" and gray.size else None
 
 
-def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np.ndarray | None | Literal["find"] = FIND) -> list[Mark]:
+def find_marks(
+    image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np.ndarray | None | Literal["find"] = FIND
+) -> list[Mark]:
     """Candidate digits of a frame (BGR or gray), in no particular order. `page` is the sheet
     the digits are on (a 0/1 mask, from `edge.page.find_page`), None for the whole frame, or
     by default found here when `cfg.find_page` says so."""
@@ -197,7 +201,9 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np
     # Ruled and grid paper: lines run through digits and weld them into one long mark.
     extent = max(H, W) if page is None else max(cv2.boundingRect(page)[2:])  # of the paper the lines are on
     # Looked for when some mark is as long as a line, or there are many: a line broken by noise.
-    if ((boxes[:, 2:].max(axis=1) >= LINE_LENGTH * extent).any() or len(boxes) > MANY_MARKS) and _remove_lines(mask, extent):
+    if ((boxes[:, 2:].max(axis=1) >= LINE_LENGTH * extent).any() or len(boxes) > MANY_MARKS) and _remove_lines(
+        mask, extent
+    ):
         labels, boxes = _components(mask)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
@@ -235,7 +241,9 @@ def find_marks(image: np.ndarray, cfg: SegmentConfig = SegmentConfig(), page: np
         if core:
             alone = Mark(*_cut(ink, labels, core[0], core[1], noise, origin))
             others = [i for i in ids if i not in core[0]]
-            rest = Mark(*_cut(ink, labels, others, functools.reduce(Box.union, (where[i] for i in others)), noise, origin))
+            rest = Mark(
+                *_cut(ink, labels, others, functools.reduce(Box.union, (where[i] for i in others)), noise, origin)
+            )
         marks.append(Mark(*_cut(ink, labels, ids, box, noise, origin), core=alone, rest=rest))
     return marks
 
@@ -250,7 +258,9 @@ def _remove_lines(mask: np.ndarray, size: int) -> bool:
     holds straight paths of any slope), and a segment as thick as a bold stroke is none."""
     thin = mask & ~cv2.morphologyEx(mask, cv2.MORPH_OPEN, _BOLD)
     length = int(LINE_LENGTH * size)
-    segments = cv2.HoughLinesP(thin, 1, np.pi / 360, max(20, length // 2), minLineLength=length, maxLineGap=max(3, size // 20))
+    segments = cv2.HoughLinesP(
+        thin, 1, np.pi / 360, max(20, length // 2), minLineLength=length, maxLineGap=max(3, size // 20)
+    )
     if segments is None:
         return False
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
@@ -258,7 +268,9 @@ def _remove_lines(mask: np.ndarray, size: int) -> bool:
     widths = []
     for x0, y0, x1, y1 in segments.reshape(-1, 4).tolist():
         n = max(abs(x1 - x0), abs(y1 - y0)) + 1
-        width = float(np.median(dist[np.linspace(y0, y1, n).round().astype(int), np.linspace(x0, x1, n).round().astype(int)]))
+        width = float(
+            np.median(dist[np.linspace(y0, y1, n).round().astype(int), np.linspace(x0, x1, n).round().astype(int)])
+        )
         if width <= MAX_LINE_HALF:
             widths.append(width)
             cv2.line(across[abs(x1 - x0) >= abs(y1 - y0)], (x0, y0), (x1, y1), 1, 1)
@@ -268,7 +280,13 @@ def _remove_lines(mask: np.ndarray, size: int) -> bool:
     reach = half + 2
     for horizontal, drawn in across.items():
         if drawn.any():
-            band = cv2.dilate(drawn, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * half + 1) if horizontal else (2 * half + 1, 1))) & mask
+            band = (
+                cv2.dilate(
+                    drawn,
+                    cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * half + 1) if horizontal else (2 * half + 1, 1)),
+                )
+                & mask
+            )
             axis = 0 if horizontal else 1
             crossed = (np.roll(mask, reach, axis=axis) == 1) & (np.roll(mask, -reach, axis=axis) == 1)
             mask[(band == 1) & ~crossed] = 0
@@ -300,7 +318,9 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, boxes
 
 
-def _holds_clear_ink(ink: np.ndarray, labels: np.ndarray, boxes: np.ndarray, high: int, which: np.ndarray) -> np.ndarray:
+def _holds_clear_ink(
+    ink: np.ndarray, labels: np.ndarray, boxes: np.ndarray, high: int, which: np.ndarray
+) -> np.ndarray:
     """For each component picked by `which` (False for the others): does it hold a pixel
     of clear ink (>= `high`)? Up to ~24 components, looking in each one's box beats a pass
     over the whole frame."""
@@ -324,7 +344,9 @@ def _rows_cols(box: np.ndarray) -> tuple[slice, slice]:
 _HALO = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE + 1, 2 * EDGE + 1))
 
 
-def _cut(ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: int, origin: tuple[int, int]) -> tuple[Box, np.ndarray]:
+def _cut(
+    ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: int, origin: tuple[int, int]
+) -> tuple[Box, np.ndarray]:
     """The mark's ink: its pixels plus a 2 px halo of faint edge above the noise floor, and
     its box in the frame, whose pixel `origin` (x, y) is the corner of `ink` and `labels`."""
     H, W = ink.shape
@@ -361,8 +383,11 @@ def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[l
         gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
         tall = np.maximum(a[..., 4], b[..., 4])
         height = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
-        return ((overlap >= 0.6 * np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0]))
-                & (gap <= 0.3 * np.maximum(tall, min_height)) & (height <= 1.6 * tall))
+        return (
+            (overlap >= 0.6 * np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0]))
+            & (gap <= 0.3 * np.maximum(tall, min_height))
+            & (height <= 1.6 * tall)
+        )
 
     pairs = np.triu(joins(g[:, None], g[None]), 1)
     while (first := np.flatnonzero(pairs)).size:
@@ -374,7 +399,9 @@ def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[l
         pairs = np.delete(np.delete(pairs, b, axis=0), b, axis=1)
         again = joins(g[a], g)
         pairs[a, a + 1 :], pairs[:a, a] = again[a + 1 :], again[:a]
-    return _attach_fragments([(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)])
+    return _attach_fragments(
+        [(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)]
+    )
 
 
 def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group | None]]:
@@ -394,8 +421,13 @@ def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group |
             inside_y = big.y - 0.25 * big.h <= box.cy <= big.y + 1.25 * big.h
             union = big.union(box)
             top_bar = box.w >= 1.5 * box.h and box.cy <= big.y + 0.3 * big.h
-            if (max(box.w, box.h) >= 0.2 * big.h and gap <= 0.2 * big.h
-                    and inside_y and union.w <= (1.5 if top_bar else 1.0) * union.h and union.h <= 1.3 * big.h):
+            if (
+                max(box.w, box.h) >= 0.2 * big.h
+                and gap <= 0.2 * big.h
+                and inside_y
+                and union.w <= (1.5 if top_bar else 1.0) * union.h
+                and union.h <= 1.3 * big.h
+            ):
                 host = k
                 break
         if host is None:

@@ -34,9 +34,9 @@ import cv2
 import numpy as np
 
 from digitedge.edge.batch import KEEP_PIXELS, result_row
-from digitedge.edge.images import decode_image
 from digitedge.edge.camera_cli import add_source_options, seconds
 from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
+from digitedge.edge.images import decode_image
 from digitedge.edge.recognize import Recognizer
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ PAGE = Path(__file__).with_name("web") / "index.html"
 class Live:
     """The camera loop of `serve --source`: latest annotated JPEG and reading, shared by threads."""
 
-    def __init__(self, source: str, recognizer: Recognizer, read_timeout_s: float = 10.0, reconnect_tries: int = 5) -> None:
+    def __init__(
+        self, source: str, recognizer: Recognizer, read_timeout_s: float = 10.0, reconnect_tries: int = 5
+    ) -> None:
         self.source, self.recognizer = source, recognizer
         self.read_timeout_s, self.reconnect_tries = read_timeout_s, reconnect_tries
         self.jpeg: bytes | None = None
@@ -60,7 +62,9 @@ class Live:
 
         stable, n, last = StableReading(), 0, time.monotonic()
         try:
-            with open_source(self.source, read_timeout_s=self.read_timeout_s, reconnect_tries=self.reconnect_tries) as frames:
+            with open_source(
+                self.source, read_timeout_s=self.read_timeout_s, reconnect_tries=self.reconnect_tries
+            ) as frames:
                 for frame in frames:
                     if self.stopped.is_set():
                         return
@@ -71,8 +75,13 @@ class Live:
                     ok, jpg = cv2.imencode(".jpg", shown, [cv2.IMWRITE_JPEG_QUALITY, 80])
                     with self.cond:
                         self.jpeg = jpg.tobytes() if ok else self.jpeg
-                        self.state = {"camera": True, "frame": n, "lines": list(result.lines),
-                                      "stable": list(reading), "fps": round(1 / max(now - last, 1e-6), 1)}
+                        self.state = {
+                            "camera": True,
+                            "frame": n,
+                            "lines": list(result.lines),
+                            "stable": list(reading),
+                            "fps": round(1 / max(now - last, 1e-6), 1),
+                        }
                         self.cond.notify_all()
                     n, last = n + 1, now
         except SourceError as exc:
@@ -115,7 +124,9 @@ class Server(ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):
             with contextlib.suppress(OSError):
-                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n")
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+                )
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
@@ -127,8 +138,13 @@ class Server(ThreadingHTTPServer):
             self.slots.release()
 
 
-def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int, allowed: frozenset[str] = frozenset({"localhost"}),
-                 timeout_s: float = 10.0) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    recognizer: Recognizer,
+    live: Live | None,
+    max_bytes: int,
+    allowed: frozenset[str] = frozenset({"localhost"}),
+    timeout_s: float = 10.0,
+) -> type[BaseHTTPRequestHandler]:
     """A request handler bound to one recognizer (requests are served one at a time by it)."""
     lock = threading.Lock()  # one interpreter: one inference at a time
 
@@ -140,7 +156,11 @@ def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int, allo
         def handle(self) -> None:
             try:
                 super().handle()
-            except (BrokenPipeError, ConnectionResetError, TimeoutError) as exc:  # the client left: one line, no traceback
+            except (
+                BrokenPipeError,
+                ConnectionResetError,
+                TimeoutError,
+            ) as exc:  # the client left: one line, no traceback
                 log.info("%s %s", self.address_string(), type(exc).__name__)
 
         def _refused(self) -> bool:
@@ -150,7 +170,9 @@ def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int, allo
                 return True
             origin = self.headers.get("Origin")
             cross = self.headers.get("Sec-Fetch-Site") == "cross-site"
-            if self.command == "POST" and (cross or (origin and origin != "null" and not host_allowed(urlsplit(origin).netloc, allowed))):
+            if self.command == "POST" and (
+                cross or (origin and origin != "null" and not host_allowed(urlsplit(origin).netloc, allowed))
+            ):
                 self._json(HTTPStatus.FORBIDDEN, {"error": "cross-origin requests are refused"})
                 return True
             return False
@@ -189,22 +211,33 @@ def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int, allo
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             if not (ctype.startswith("image/") or ctype == "application/octet-stream"):
                 self.close_connection = True
-                return self._json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"error": f"Content-Type {ctype or '(none)'}: POST an image (image/*)"})
+                return self._json(
+                    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                    {"error": f"Content-Type {ctype or '(none)'}: POST an image (image/*)"},
+                )
             try:
                 length = int(self.headers.get("Content-Length") or 0)
             except ValueError:
                 self.close_connection = True
-                return self._json(HTTPStatus.BAD_REQUEST, {"error": f"Content-Length {self.headers['Content-Length']!r} is not a number"})
+                return self._json(
+                    HTTPStatus.BAD_REQUEST,
+                    {"error": f"Content-Length {self.headers['Content-Length']!r} is not a number"},
+                )
             if length > max_bytes:
                 self.close_connection = True
                 remaining = length if length <= 16 * max_bytes else 0  # drop it, so the client reads our answer
                 while remaining > 0 and (chunk := self.rfile.read(min(1 << 16, remaining))):
                     remaining -= len(chunk)
-                return self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"body is {self.headers['Content-Length']} bytes, limit {max_bytes}"})
+                return self._json(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    {"error": f"body is {self.headers['Content-Length']} bytes, limit {max_bytes}"},
+                )
             if length <= 0:
                 return self._json(HTTPStatus.BAD_REQUEST, {"error": "empty body: POST an image file"})
             try:
-                image = decode_image(np.frombuffer(self.rfile.read(length), np.uint8), KEEP_PIXELS)  # big JPEGs decoded reduced
+                image = decode_image(
+                    np.frombuffer(self.rfile.read(length), np.uint8), KEEP_PIXELS
+                )  # big JPEGs decoded reduced
             except ValueError as exc:
                 return self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
             with lock:
@@ -234,19 +267,35 @@ def make_handler(recognizer: Recognizer, live: Live | None, max_bytes: int, allo
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="digitedge serve", description="Web UI and JSON API: draw digits, upload images, watch the camera.")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 to reach it from a phone)")
+    p = argparse.ArgumentParser(
+        prog="digitedge serve", description="Web UI and JSON API: draw digits, upload images, watch the camera."
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; 0.0.0.0 to reach it from a phone)"
+    )
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--source", help="camera for the live view: 0, /dev/videoN, FILE, rtsp://... or picamera")
     add_source_options(p)
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     p.add_argument("--max-bytes", type=int, default=10_000_000, help="largest accepted upload (default 10 MB)")
-    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                   help="a host name the server may be reached by besides IP addresses and localhost (repeatable), "
-                   "e.g. the Pi's raspberrypi.local")
-    p.add_argument("--max-connections", type=int, default=32, help="connections served at once; more get 503 (default 32)")
-    p.add_argument("--timeout", type=seconds, default=10.0, metavar="SECONDS",
-                   help="an idle connection, or a request whose body does not come, is dropped after this (default 10)")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the server may be reached by besides IP addresses and localhost (repeatable), "
+        "e.g. the Pi's raspberrypi.local",
+    )
+    p.add_argument(
+        "--max-connections", type=int, default=32, help="connections served at once; more get 503 (default 32)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="an idle connection, or a request whose body does not come, is dropped after this (default 10)",
+    )
     return p
 
 
@@ -257,7 +306,9 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     recognizer = Recognizer(args.model)
-    live = Live(args.source, Recognizer(args.model), args.read_timeout, args.reconnect_tries) if args.source else None  # its own interpreter
+    live = (
+        Live(args.source, Recognizer(args.model), args.read_timeout, args.reconnect_tries) if args.source else None
+    )  # its own interpreter
     if live:
         threading.Thread(target=live.run, daemon=True).start()
     try:

@@ -39,7 +39,9 @@ class View:
         return Box(int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(y1 - y0)))
 
 
-def look(gray: np.ndarray, cfg: SegmentConfig, turns: int = 0, page: np.ndarray | None | Literal["find"] = FIND) -> View:
+def look(
+    gray: np.ndarray, cfg: SegmentConfig, turns: int = 0, page: np.ndarray | None | Literal["find"] = FIND
+) -> View:
     """The view of a grey frame: its sheet (`page`, found here by default) squared up when it
     lies turned on a desk, then turned by `turns` quarter turns counter-clockwise."""
     H, W = gray.shape

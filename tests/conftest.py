@@ -39,7 +39,13 @@ def mnist(mnist_path):
 def small_mnist(mnist, tmp_path_factory) -> Path:
     """A 600/300-image npz with Keras' keys, for quick loads."""
     path = tmp_path_factory.mktemp("data") / "small.npz"
-    np.savez(path, x_train=mnist.x_train[:600], y_train=mnist.y_train[:600], x_test=mnist.x_test[:300], y_test=mnist.y_test[:300])
+    np.savez(
+        path,
+        x_train=mnist.x_train[:600],
+        y_train=mnist.y_train[:600],
+        x_test=mnist.x_test[:300],
+        y_test=mnist.y_test[:300],
+    )
     return path
 
 

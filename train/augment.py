@@ -28,13 +28,21 @@ NON_DIGIT_CHARS = "ACEFHKMNPRUVWXYacefhkmnrtuvwxy#%&@+=?*$!<>{}[]~"
 # stroke and serifs tell it from a handwritten digit, so these are negatives too.
 LOOKALIKE_CHARS = "SsZzGgBbq"
 # Held out: scenes draw clutter with FONT_HERSHEY_SIMPLEX, so training never uses it.
-TRAIN_FONTS = (cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
-               cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL)
+TRAIN_FONTS = (
+    cv2.FONT_HERSHEY_PLAIN,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+    cv2.FONT_HERSHEY_COMPLEX_SMALL,
+)
 HELD_OUT_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 
 
-def _warp(ink: np.ndarray, rng: np.random.Generator, rot: float = 15, shear: float = 0.3, aspect: float = 0.25) -> np.ndarray:
+def _warp(
+    ink: np.ndarray, rng: np.random.Generator, rot: float = 15, shear: float = 0.3, aspect: float = 0.25
+) -> np.ndarray:
     """Random rotation, shear and aspect change on a padded canvas (nothing is cut off)."""
     pad = np.pad(ink, 10)
     h, w = pad.shape
@@ -126,7 +134,9 @@ def _photo_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     gray = (rng.uniform(0.75, 1.0) + ramp) * (1 - rng.uniform(0.6, 0.95) * page)
     gray = cv2.GaussianBlur(gray, (0, 0), rng.uniform(0.3, 1.0)) + rng.normal(0, rng.uniform(0.005, 0.03), gray.shape)
     photo = np.clip(gray * 255, 0, 255).astype(np.uint8)
-    photo = cv2.imdecode(cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])[1], cv2.IMREAD_GRAYSCALE)
+    photo = cv2.imdecode(
+        cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])[1], cv2.IMREAD_GRAYSCALE
+    )
     marks = find_marks(photo)
     return max(marks, key=lambda m: m.box.area).ink if marks else None
 
@@ -244,11 +254,15 @@ def _glyph_piece(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return pieces[int(rng.integers(len(pieces)))].ink if pieces else crop
 
 
-def negative(rng: np.random.Generator, digits: np.ndarray, fashion: np.ndarray | None, held_out: bool = False) -> np.ndarray:
+def negative(
+    rng: np.random.Generator, digits: np.ndarray, fashion: np.ndarray | None, held_out: bool = False
+) -> np.ndarray:
     """One prepared 'not a digit' input. `held_out` uses fonts training never sees, and
     leaves out cut pieces of characters (a training aid, not a kind of mark to measure)."""
     fonts = system_fonts(held_out)
-    font_text = (lambda: _font_text(rng, fonts)) if fonts else (lambda: _text(rng, HELD_OUT_FONTS if held_out else TRAIN_FONTS))
+    font_text = (
+        (lambda: _font_text(rng, fonts)) if fonts else (lambda: _text(rng, HELD_OUT_FONTS if held_out else TRAIN_FONTS))
+    )
     kinds: list[Callable[[], np.ndarray]] = [
         lambda: _text(rng, HELD_OUT_FONTS if held_out else TRAIN_FONTS),
         font_text,

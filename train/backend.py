@@ -20,9 +20,7 @@ try:
     import tensorflow as tf
     import tf_keras as keras
 except ImportError as exc:  # pragma: no cover - depends on the install
-    raise ImportError(
-        f"training needs the [train] extra: pip install 'digitedge[train]' ({exc})"
-    ) from None
+    raise ImportError(f"training needs the [train] extra: pip install 'digitedge[train]' ({exc})") from None
 
 __all__ = ["tf", "keras", "tfmot"]
 

@@ -19,15 +19,33 @@ def parser() -> argparse.ArgumentParser:
         description="Train a digit classifier on MNIST. Writes RUN/model.keras, metrics.json, "
         "history.json, curves.png and confusion.png; prints the metrics as JSON on stdout.",
     )
-    p.add_argument("--data", help="MNIST .npz (Keras keys) or folder of IDX files; default $DIGITEDGE_MNIST, ../shared/datasets/mnist.npz, Keras' cache, else Keras' download")
+    p.add_argument(
+        "--data",
+        help="MNIST .npz (Keras keys) or folder of IDX files; default $DIGITEDGE_MNIST, ../shared/datasets/mnist.npz, Keras' cache, else Keras' download",
+    )
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="run folder to write (default: runs/latest)")
-    p.add_argument("--arch", default="wide-bn", help="network: wide-bn (default, the bundled one), wide (the same without batch norm), edge (a third of the MACs), all camera-robust with a not-a-digit class; or seed (the reference network)")
+    p.add_argument(
+        "--arch",
+        default="wide-bn",
+        help="network: wide-bn (default, the bundled one), wide (the same without batch norm), edge (a third of the MACs), all camera-robust with a not-a-digit class; or seed (the reference network)",
+    )
     p.add_argument("--epochs", type=int, help="default: the architecture's (seed 20, edge 15, wide 20, wide-bn 40)")
     p.add_argument("--batch-size", type=int, help="default: the architecture's (seed 32, edge 64)")
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, help="camera-like augmentation (default: on, off for seed)")
-    p.add_argument("--negatives", type=float, help="not-a-digit samples per digit, adds an 11th class (default: 0.25 wide and wide-bn, 0.15 edge, 0 seed)")
-    p.add_argument("--fashion", help="Fashion-MNIST IDX folder used as extra negatives (Debian: /usr/share/datasets/fashion-mnist)")
-    p.add_argument("--usps", help="USPS .npz (x 16x16, y, split): its train digits join MNIST's, a second population of writers, and USPS test is reported")
+    p.add_argument(
+        "--augment", action=argparse.BooleanOptionalAction, help="camera-like augmentation (default: on, off for seed)"
+    )
+    p.add_argument(
+        "--negatives",
+        type=float,
+        help="not-a-digit samples per digit, adds an 11th class (default: 0.25 wide and wide-bn, 0.15 edge, 0 seed)",
+    )
+    p.add_argument(
+        "--fashion", help="Fashion-MNIST IDX folder used as extra negatives (Debian: /usr/share/datasets/fashion-mnist)"
+    )
+    p.add_argument(
+        "--usps",
+        help="USPS .npz (x 16x16, y, split): its train digits join MNIST's, a second population of writers, and USPS test is reported",
+    )
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same model")
     p.add_argument("--val", type=int, default=5000, help="train images held out for validation curves")
@@ -60,12 +78,33 @@ def _train(args: argparse.Namespace, command: str) -> int:
     from digitedge.train.fit import TrainConfig, train
 
     cfg = TrainConfig(
-        out=args.out, data=args.data, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, augment=args.augment, negatives=args.negatives, fashion=args.fashion, usps=args.usps,
-        seed=args.seed, val=args.val, limit_train=args.limit_train, limit_test=args.limit_test, command=command,
+        out=args.out,
+        data=args.data,
+        arch=args.arch,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        augment=args.augment,
+        negatives=args.negatives,
+        fashion=args.fashion,
+        usps=args.usps,
+        seed=args.seed,
+        val=args.val,
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+        command=command,
     )
     metrics = train(cfg)
-    keys = ("arch", "params", "test_accuracy", "camera_like_accuracy", "usps_test_accuracy", "false_reject", "false_accept",
-            "train_seconds", "wall_seconds")
+    keys = (
+        "arch",
+        "params",
+        "test_accuracy",
+        "camera_like_accuracy",
+        "usps_test_accuracy",
+        "false_reject",
+        "false_accept",
+        "train_seconds",
+        "wall_seconds",
+    )
     print(json.dumps({"run": str(args.out), **{k: metrics[k] for k in keys if k in metrics}}))
     return EXIT_OK

@@ -146,9 +146,7 @@ def _validate(a: dict[str, np.ndarray], source: str) -> Mnist:
             raise DataError(f"{source}: y_{split} labels must be 0..9, found {y.min()}..{y.max()}")
         if len(x) == 0:
             raise DataError(f"{source}: x_{split} is empty")
-    return Mnist(
-        a["x_train"], a["y_train"].astype(np.uint8), a["x_test"], a["y_test"].astype(np.uint8), source
-    )
+    return Mnist(a["x_train"], a["y_train"].astype(np.uint8), a["x_test"], a["y_test"].astype(np.uint8), source)
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from digitedge.edge.model import decide
-from digitedge.edge.preprocess import PREPROCESS_VERSION, to_float
+from digitedge.edge.preprocess import PREPROCESS_VERSION, prepare_batch, to_float
 from digitedge.train import augment, nets, report
 from digitedge.train.backend import keras, tf
-from digitedge.edge.preprocess import prepare_batch
 from digitedge.train.data import Mnist, Prepared, load_mnist, load_usps, prepare_data, with_usps
 
 log = logging.getLogger(__name__)
@@ -77,13 +76,15 @@ def load_digits(data: str | None, usps: str | None, limit_test: int | None) -> t
     return with_usps(mnist, u), (prepare_batch(u.x_test[:limit_test]), u.y_test[:limit_test])
 
 
-def validation_set(cfg: TrainConfig, mnist: Mnist, data: Prepared, fashion: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def validation_set(
+    cfg: TrainConfig, mnist: Mnist, data: Prepared, fashion: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Held-out digits, plus negatives in the training proportion when there is a not-a-digit
     class (used for the curves, and by `convert` for calibration)."""
     x, y = data.x_val, data.y_val
     if cfg.negatives and len(x):
         n = int(len(x) * cfg.negatives)
-        x = np.concatenate([x, augment.negatives(n, cfg.seed + 5, mnist.x_train[len(data.x_train):], fashion)])
+        x = np.concatenate([x, augment.negatives(n, cfg.seed + 5, mnist.x_train[len(data.x_train) :], fashion)])
         y = np.concatenate([y, np.full(n, augment.NOT_A_DIGIT, y.dtype)])
     return x, y
 
@@ -130,7 +131,9 @@ class EpochData:
         return x[order], y[order]
 
 
-def fit(model: keras.Model, cfg: TrainConfig, epochs: EpochData, val: tuple[np.ndarray, np.ndarray]) -> dict[str, list[float]]:
+def fit(
+    model: keras.Model, cfg: TrainConfig, epochs: EpochData, val: tuple[np.ndarray, np.ndarray]
+) -> dict[str, list[float]]:
     """One Keras fit call per epoch (fresh data each time), learning rate on a cosine schedule
     from `cfg.learning_rate` down to 5% of it; progress goes to stderr."""
     history: dict[str, list[float]] = {}
@@ -138,18 +141,36 @@ def fit(model: keras.Model, cfg: TrainConfig, epochs: EpochData, val: tuple[np.n
     with contextlib.redirect_stdout(sys.stderr):
         for epoch in range(cfg.epochs):
             progress = epoch / max(cfg.epochs - 1, 1)
-            model.optimizer.learning_rate.assign(cfg.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress))))
+            model.optimizer.learning_rate.assign(
+                cfg.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
+            )
             x, y = epochs(epoch)
-            h = model.fit(to_float(x), y, validation_data=(to_float(val[0]), val[1]) if len(val[0]) else None,
-                          initial_epoch=epoch, epochs=epoch + 1, batch_size=cfg.batch_size, verbose=verbose, shuffle=False)
+            h = model.fit(
+                to_float(x),
+                y,
+                validation_data=(to_float(val[0]), val[1]) if len(val[0]) else None,
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                batch_size=cfg.batch_size,
+                verbose=verbose,
+                shuffle=False,
+            )
             for k, v in h.history.items():
                 history.setdefault(k, []).extend(float(a) for a in v)
     return history
 
 
-def evaluate(probs_of: Callable[[np.ndarray], np.ndarray], data: Prepared, mnist: Mnist,
-             fashion_test: np.ndarray | None, seed: int, open_set: bool, by_nuisance: bool = False,
-             none_threshold: float | None = None, usps_test: Labelled | None = None) -> tuple[dict, np.ndarray]:
+def evaluate(
+    probs_of: Callable[[np.ndarray], np.ndarray],
+    data: Prepared,
+    mnist: Mnist,
+    fashion_test: np.ndarray | None,
+    seed: int,
+    open_set: bool,
+    by_nuisance: bool = False,
+    none_threshold: float | None = None,
+    usps_test: Labelled | None = None,
+) -> tuple[dict, np.ndarray]:
     """Test figures of any model (float, QAT or int8, given as inputs -> probabilities):
     MNIST accuracy, camera-like accuracy, USPS test when given, and with a not-a-digit class
     the open-set rates. Also returns the MNIST test probabilities, for what the caller
@@ -197,7 +218,9 @@ def train(cfg: TrainConfig) -> dict:
     mnist, usps_test = load_digits(cfg.data, cfg.usps, cfg.limit_test)
     fashion_train, fashion_test = augment.load_fashion(cfg.fashion) or (None, None)
     data = prepare_data(mnist, cfg.val, cfg.limit_train, cfg.limit_test)
-    log.info("data: %s, %d train / %d val / %d test", mnist.source, len(data.x_train), len(data.x_val), len(data.x_test))
+    log.info(
+        "data: %s, %d train / %d val / %d test", mnist.source, len(data.x_train), len(data.x_val), len(data.x_test)
+    )
 
     classes = 11 if cfg.negatives else 10
     model = nets.recipe(cfg.arch).build(classes)
@@ -207,8 +230,16 @@ def train(cfg: TrainConfig) -> dict:
     history = fit(model, cfg, EpochData(cfg, mnist, data, fashion_train), (x_val, y_val))
     fit_seconds = time.time() - fit_started
 
-    figures, _ = evaluate(lambda x: predict(model, x), data, mnist, fashion_test, cfg.seed, bool(cfg.negatives),
-                          by_nuisance=True, usps_test=usps_test)
+    figures, _ = evaluate(
+        lambda x: predict(model, x),
+        data,
+        mnist,
+        fashion_test,
+        cfg.seed,
+        bool(cfg.negatives),
+        by_nuisance=True,
+        usps_test=usps_test,
+    )
     metrics = {
         "arch": cfg.arch,
         "params": int(model.count_params()),
@@ -229,6 +260,9 @@ def train(cfg: TrainConfig) -> dict:
     (out / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     report.plot_curves(history, out / "curves.png", title=f"{cfg.arch}: training curves")
-    report.plot_confusion(np.array(figures["confusion"]), out / "confusion.png",
-                          title=f"{cfg.arch}: test accuracy {figures['test_accuracy']:.4f}")
+    report.plot_confusion(
+        np.array(figures["confusion"]),
+        out / "confusion.png",
+        title=f"{cfg.arch}: test accuracy {figures['test_accuracy']:.4f}",
+    )
     return metrics

@@ -77,8 +77,15 @@ def load(folder: Path) -> list[Photo]:
             continue
         try:
             row = json.loads(line)
-            photos.append(Photo(Path(folder) / "images" / row["file"], tuple(row["lines"]), row.get("group") or row["file"],
-                                "ROTATED" in (row.get("notes") or ""), row.get("kind", "photo")))
+            photos.append(
+                Photo(
+                    Path(folder) / "images" / row["file"],
+                    tuple(row["lines"]),
+                    row.get("group") or row["file"],
+                    "ROTATED" in (row.get("notes") or ""),
+                    row.get("kind", "photo"),
+                )
+            )
         except (ValueError, KeyError) as exc:
             raise ValueError(f"{truth}:{n}: bad truth row ({exc})") from None
     return photos
@@ -146,16 +153,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"photos: {exc}", file=sys.stderr)
         return EXIT_USAGE
     recognizer = Recognizer(args.model)
-    for name, chosen, options in (("upright photos", [p for p in photos if not p.rotated and p.kind == "photo"], {}),
-                                  ("rotated photos, rotate=auto", [p for p in photos if p.rotated and p.kind == "photo"], {"rotate": "auto"}),
-                                  ("not photos", [p for p in photos if p.kind != "photo"], {})):
+    for name, chosen, options in (
+        ("upright photos", [p for p in photos if not p.rotated and p.kind == "photo"], {}),
+        ("rotated photos, rotate=auto", [p for p in photos if p.rotated and p.kind == "photo"], {"rotate": "auto"}),
+        ("not photos", [p for p in photos if p.kind != "photo"], {}),
+    ):
         figures, scores = evaluate(lambda path, o=options: recognizer.recognize(read_image(path), **o).lines, chosen)
         print(json.dumps({"set": name, **{k: round(v, 4) for k, v in figures.items()}}))
         if args.show:
             for s in scores:
-                print(f"{s.photo.path.name}: recall {s.recall:.2f} precision {s.precision:.2f} "
-                      f"{'EXACT' if s.exact else ''}\n  truth {' '.join(s.photo.lines)}\n  read  {' '.join(s.predicted)}",
-                      file=sys.stderr)
+                print(
+                    f"{s.photo.path.name}: recall {s.recall:.2f} precision {s.precision:.2f} "
+                    f"{'EXACT' if s.exact else ''}\n  truth {' '.join(s.photo.lines)}\n  read  {' '.join(s.predicted)}",
+                    file=sys.stderr,
+                )
     return EXIT_OK
 
 

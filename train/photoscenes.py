@@ -32,8 +32,10 @@ def skeleton(img: np.ndarray) -> np.ndarray:
     while True:
         changed = False
         for step in (0, 1):
-            p = [np.roll(np.roll(s, -dy, 0), -dx, 1) for dy, dx in
-                 ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))]  # P2..P9
+            p = [
+                np.roll(np.roll(s, -dy, 0), -dx, 1)
+                for dy, dx in ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))
+            ]  # P2..P9
             neighbours = sum(p)
             ring = p + [p[0]]
             transitions = sum(((a == 0) & (b == 1)) for a, b in zip(ring, ring[1:]))
@@ -72,7 +74,9 @@ def pen_digit(img: np.ndarray, height: int, pen: float) -> np.ndarray:
     return canvas.astype(np.float32) / 255
 
 
-def _paper(h: int, w: int, rng: np.random.Generator, rule: str, spacing: float, top: float) -> tuple[np.ndarray, np.ndarray]:
+def _paper(
+    h: int, w: int, rng: np.random.Generator, rule: str, spacing: float, top: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(paper colour, BGR 0..1; line alpha 0..1) for plain, ruled or grid paper."""
     colour = np.float32([0.55, 0.85, 0.95]) if rng.random() < 0.2 else np.float32(rng.uniform(0.88, 1.0, 3))
     paper = np.ones((h, w, 3), np.float32) * colour
@@ -88,8 +92,9 @@ def _paper(h: int, w: int, rng: np.random.Generator, rule: str, spacing: float, 
     return paper, lines
 
 
-def make_photo(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-               size: tuple[int, int] | None = None) -> Scene:
+def make_photo(
+    digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator, size: tuple[int, int] | None = None
+) -> Scene:
     """One photo-like scene; `size` (W, H) defaults to one of SIZES, 2 to 12 MP."""
     W, H = size or SIZES[int(rng.integers(len(SIZES)))]
     bw, bh = BASE_WIDTH, round(BASE_WIDTH * H / W)
@@ -104,7 +109,9 @@ def make_photo(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     paper, rules = _paper(bh, bw, rng, rule, spacing, top + height * rng.uniform(0.85, 1.05))
     alpha = np.zeros((bh, bw), np.float32)
     owner = np.zeros((bh, bw), np.int32)
-    pen = float(rng.choice([rng.uniform(1.0, 2.5), rng.uniform(2.5, 5), height * rng.uniform(0.08, 0.14)], p=[0.45, 0.35, 0.2]))
+    pen = float(
+        rng.choice([rng.uniform(1.0, 2.5), rng.uniform(2.5, 5), height * rng.uniform(0.08, 0.14)], p=[0.45, 0.35, 0.2])
+    )
     ink = INKS[str(rng.choice(list(INKS), p=[0.5, 0.35, 0.15]))]
     darkness = rng.uniform(0.35, 0.6) if ink == INKS["pencil"] else rng.uniform(0.75, 0.95)
     gap = rng.uniform(0.08, 1.0) * height  # wide handwriting: up to a digit height apart
@@ -132,8 +139,15 @@ def make_photo(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
     image, owner, shot = _camera(page, owner, rng, (W, H))
     pen_kind = "thin" if pen < 2.5 else "marker" if pen >= 0.08 * height else "pen"
     ink_kind = next(k for k, v in INKS.items() if v == ink)
-    conditions = {"lone": lone, "paper": rule, "pen": pen_kind, "ink": ink_kind,
-                  "gap": round(gap / height, 2), "megapixels": round(W * H / 1e6, 1), **shot}
+    conditions = {
+        "lone": lone,
+        "paper": rule,
+        "pen": pen_kind,
+        "ink": ink_kind,
+        "gap": round(gap / height, 2),
+        "megapixels": round(W * H / 1e6, 1),
+        **shot,
+    }
     return with_truth(Scene(image, conditions=conditions), truth, owner)
 
 
@@ -146,8 +160,9 @@ def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip((level + 0.04 * grain)[..., None] * tone, 0, 1)
 
 
-def _camera(page: np.ndarray, owner: np.ndarray, rng: np.random.Generator,
-            size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
+def _camera(
+    page: np.ndarray, owner: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
     """The page photographed: on a desk or filling the frame, in perspective, with exposure,
     vignetting, a shadow and blur, drawn at the page's scale, then enlarged to the photo's
     size with the sensor's noise and JPEG. Returns (BGR, owner, what the shot shows)."""
@@ -165,8 +180,10 @@ def _camera(page: np.ndarray, owner: np.ndarray, rng: np.random.Generator,
         quad = (quad - centre) @ rot.T + centre
         background = _desk(bh, bw, rng)
     else:  # paper fills the frame, seen a little askew; a sliver of desk may show at its edges
-        quad = (np.float32([[-0.04, -0.04], [1.04, -0.04], [1.04, 1.04], [-0.04, 1.04]])
-                + rng.uniform(-0.04, 0.04, (4, 2)).astype(np.float32)) * np.float32([bw, bh])
+        quad = (
+            np.float32([[-0.04, -0.04], [1.04, -0.04], [1.04, 1.04], [-0.04, 1.04]])
+            + rng.uniform(-0.04, 0.04, (4, 2)).astype(np.float32)
+        ) * np.float32([bw, bh])
         background = _desk(bh, bw, rng)
     m = cv2.getPerspectiveTransform(corners, quad.astype(np.float32))
     photo = cv2.warpPerspective(page, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -175,16 +192,24 @@ def _camera(page: np.ndarray, owner: np.ndarray, rng: np.random.Generator,
         photo = photo * inside + background * (1 - inside)
     yy, xx = np.mgrid[0:bh, 0:bw].astype(np.float32)
     r2 = ((xx - bw / 2) / (bw / 2)) ** 2 + ((yy - bh / 2) / (bh / 2)) ** 2
-    light = (1 - rng.uniform(0, 0.45) * r2 / 2) * rng.choice([rng.uniform(0.35, 0.6), rng.uniform(0.6, 1.0)], p=[0.35, 0.65])
+    light = (1 - rng.uniform(0, 0.45) * r2 / 2) * rng.choice(
+        [rng.uniform(0.35, 0.6), rng.uniform(0.6, 1.0)], p=[0.35, 0.65]
+    )
     shadowed = rng.random() < 0.3
     if shadowed:  # a soft shadow across the page (a hand, a phone)
         shadow = np.zeros((bh, bw), np.float32)
-        cv2.line(shadow, (int(rng.uniform(0, bw)), 0), (int(rng.uniform(0, bw)), bh), 1.0, int(bw * rng.uniform(0.1, 0.3)))
+        cv2.line(
+            shadow, (int(rng.uniform(0, bw)), 0), (int(rng.uniform(0, bw)), bh), 1.0, int(bw * rng.uniform(0.1, 0.3))
+        )
         light = light * (1 - rng.uniform(0.25, 0.5) * cv2.GaussianBlur(shadow, (0, 0), bw * 0.03))
     photo = cv2.GaussianBlur(photo * light[..., None], (0, 0), rng.uniform(0.4, 1.0))
     photo = cv2.resize(photo, (W, H), interpolation=cv2.INTER_CUBIC)
-    owner = cv2.warpPerspective(owner.astype(np.float32), np.float32([[W / bw, 0, 0], [0, H / bh, 0], [0, 0, 1]]) @ m,
-                                (W, H), flags=cv2.INTER_NEAREST).astype(np.int32)
+    owner = cv2.warpPerspective(
+        owner.astype(np.float32),
+        np.float32([[W / bw, 0, 0], [0, H / bh, 0], [0, 0, 1]]) @ m,
+        (W, H),
+        flags=cv2.INTER_NEAREST,
+    ).astype(np.int32)
     sigma = rng.uniform(1.5, 6.0) / max(float(light.mean()), 0.3) ** 0.5  # grey levels; dim photos are noisier
     noise = rng.standard_normal((H, W), dtype=np.float32) * np.float32(sigma)
     image = cv2.add(photo * 255, noise[..., None].repeat(3, axis=2), dtype=cv2.CV_32F)

@@ -51,7 +51,9 @@ def plot_confusion(counts: np.ndarray, path: Path, title: str) -> None:
         for p in range(counts.shape[1]):
             if counts[t, p]:
                 dark = shown[t, p] > shown.max() * 0.6
-                ax.text(p, t, str(counts[t, p]), ha="center", va="center", fontsize=8, color="white" if dark else "black")
+                ax.text(
+                    p, t, str(counts[t, p]), ha="center", va="center", fontsize=8, color="white" if dark else "black"
+                )
     ax.set_xticks(range(counts.shape[1]))
     ax.set_yticks(range(counts.shape[0]))
     ax.set_xlabel("predicted")

@@ -121,7 +121,9 @@ def with_truth(scene: Scene, truth: list[tuple[int, int]], owner: np.ndarray) ->
         ys, xs = np.nonzero(owner == k)
         if ys.size == 0:
             continue
-        scene.boxes.append(Box(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)))
+        scene.boxes.append(
+            Box(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+        )
         scene.labels.append(label)
         per_line[li] = per_line.get(li, "") + str(label)
     scene.lines = [per_line[k] for k in sorted(per_line)]
@@ -141,11 +143,20 @@ def _lighting(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
     """A linear brightness gradient times a soft-edged shadow blob."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     a = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(a) * xx / W + np.sin(a) * yy / H)
+    ramp = np.cos(a) * xx / W + np.sin(a) * yy / H
     light = 1 - rng.uniform(0.1, 0.4) * (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
     shadow = np.zeros((H, W), np.float32)
     c = (int(rng.uniform(0, W)), int(rng.uniform(0, H)))
-    cv2.ellipse(shadow, c, (int(W * rng.uniform(0.2, 0.5)), int(H * rng.uniform(0.2, 0.5))), rng.uniform(0, 180), 0, 360, 1.0, -1)
+    cv2.ellipse(
+        shadow,
+        c,
+        (int(W * rng.uniform(0.2, 0.5)), int(H * rng.uniform(0.2, 0.5))),
+        rng.uniform(0, 180),
+        0,
+        360,
+        1.0,
+        -1,
+    )
     shadow = cv2.GaussianBlur(shadow, (0, 0), min(H, W) * 0.05)
     return light * (1 - rng.uniform(0.2, 0.45) * shadow)
 
@@ -170,7 +181,11 @@ def _clutter(ink: np.ndarray, owner: np.ndarray, rng: np.random.Generator) -> No
 
 
 def scene_stream(
-    digits: np.ndarray, labels: np.ndarray, seed: int, difficulty: Difficulty = "clean", size: tuple[int, int] = (640, 480)
+    digits: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
+    difficulty: Difficulty = "clean",
+    size: tuple[int, int] = (640, 480),
 ):
     """Endless reproducible scenes."""
     rng = np.random.default_rng(seed)
@@ -227,8 +242,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--count", type=int, default=4, help="scenes of each difficulty")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--video", action="store_true", help="also write video.avi (MJPG) of a moving page")
-    p.add_argument("--score", type=int, metavar="N", help="instead of writing files, read N scenes of each tier with --model and print quality figures as JSON")
-    p.add_argument("--tiers", default="clean,hard,photo", help="tiers to --score: clean, hard, photo (photo-like, 2-12 MP; train.photoscenes)")
+    p.add_argument(
+        "--score",
+        type=int,
+        metavar="N",
+        help="instead of writing files, read N scenes of each tier with --model and print quality figures as JSON",
+    )
+    p.add_argument(
+        "--tiers",
+        default="clean,hard,photo",
+        help="tiers to --score: clean, hard, photo (photo-like, 2-12 MP; train.photoscenes)",
+    )
     p.add_argument("--model", help="int8 model for --score (default: the bundled one)")
     args = p.parse_args(argv)
     from digitedge.train.data import DataError, load_mnist
@@ -240,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.score:
         from digitedge.edge.recognize import Recognizer
-
         from digitedge.train.photoscenes import photo_stream
 
         recognizer = Recognizer(args.model)
@@ -271,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
-def write_video(digits: np.ndarray, labels: np.ndarray, path: Path, seed: int, frames: int = 45, fps: int = 15) -> list[str]:
+def write_video(
+    digits: np.ndarray, labels: np.ndarray, path: Path, seed: int, frames: int = 45, fps: int = 15
+) -> list[str]:
     """A page drifting and shaking slowly in front of the camera; returns its true lines."""
     rng = np.random.default_rng(seed)
     page = make_scene(digits, labels, rng, (480, 360), "clean", n_lines=2)

@@ -14,6 +14,7 @@ from digitedge.convert.cli import main as convert_main  # noqa: E402
 from digitedge.edge.model import Classifier, read_metadata  # noqa: E402
 from digitedge.train.cli import main as train_main  # noqa: E402
 
+
 def test_seed_is_the_reference_network_exactly():
     from digitedge.train.nets import recipe
 
@@ -21,7 +22,16 @@ def test_seed_is_the_reference_network_exactly():
     assert model.count_params() == 120_762
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense", "Dense"]
-    assert [getattr(layer, "units", getattr(layer, "filters", None)) for layer in model.layers] == [16, None, 16, None, None, 128, 128, 10]
+    assert [getattr(layer, "units", getattr(layer, "filters", None)) for layer in model.layers] == [
+        16,
+        None,
+        16,
+        None,
+        None,
+        128,
+        128,
+        10,
+    ]
 
 
 TINY = ["--arch", "edge", "--epochs", "3", "--limit-train", "2500", "--limit-test", "1000", "--val", "500"]
@@ -31,7 +41,12 @@ TINY = ["--arch", "edge", "--epochs", "3", "--limit-train", "2500", "--limit-tes
 def tiny_run(tmp_path_factory, mnist_path):
     run = tmp_path_factory.mktemp("run")
     assert train_main(["--data", str(mnist_path), "--out", str(run), "--seed", "7", *TINY]) == 0
-    assert convert_main([str(run), "--data", str(mnist_path), "--limit-train", "2000", "--limit-test", "1000", "--tolerance", "1.0"]) == 0
+    assert (
+        convert_main(
+            [str(run), "--data", str(mnist_path), "--limit-train", "2000", "--limit-test", "1000", "--tolerance", "1.0"]
+        )
+        == 0
+    )
     return run
 
 
@@ -65,7 +80,9 @@ def test_int8_model_takes_bytes_and_agrees_with_float(tiny_run, mnist):
     assert v["drop_pp"] <= 1.0
     assert meta["labels"] == [*range(10), None] and 0.5 <= meta["temperature"] <= 4
     assert v["int8_ece"] <= v["int8_ece_uncalibrated"] + 1e-9  # calibration never makes it worse here
-    assert meta["train_command"].startswith("digitedge train") and meta["convert_command"].startswith("digitedge convert")
+    assert meta["train_command"].startswith("digitedge train") and meta["convert_command"].startswith(
+        "digitedge convert"
+    )
     assert meta["data"]["sha256"] == meta["data"]["train_sha256"] == mnist.sha256()
     clf = Classifier(model)
     inp = clf.interpreter.get_input_details()[0]
@@ -80,13 +97,30 @@ def test_int8_accuracy_reproduces_through_the_edge_runtime(tiny_run, mnist):
     preds = Classifier(tiny_run / "model_int8.tflite").classify(x)
     acc = np.mean([p.label == y for p, y in zip(preds, mnist.y_test[:1000])])
     # the device rule (with the fitted not-a-digit threshold), as verified at conversion
-    assert acc == pytest.approx(read_metadata(tiny_run / "model_int8.tflite")["verification"]["device"]["test_accuracy"], abs=1e-9)
+    assert acc == pytest.approx(
+        read_metadata(tiny_run / "model_int8.tflite")["verification"]["device"]["test_accuracy"], abs=1e-9
+    )
 
 
 def test_verification_failure_is_loud_and_keeps_the_files(tiny_run, tmp_path, mnist_path, capsys):
     out = tmp_path / "strict.tflite"
-    code = convert_main([str(tiny_run), "--data", str(mnist_path), "--out", str(out), "--qat-epochs", "0",
-                         "--limit-train", "300", "--limit-test", "300", "--tolerance", "-100"])
+    code = convert_main(
+        [
+            str(tiny_run),
+            "--data",
+            str(mnist_path),
+            "--out",
+            str(out),
+            "--qat-epochs",
+            "0",
+            "--limit-train",
+            "300",
+            "--limit-test",
+            "300",
+            "--tolerance",
+            "-100",
+        ]
+    )
     assert code == 1
     assert "VERIFICATION FAILED" in capsys.readouterr().err
     assert out.is_file() and read_metadata(out)["verification"]["passed"] is False
@@ -131,7 +165,10 @@ def test_recipe_runs_train_then_convert_with_the_bundled_defaults(monkeypatch, t
     monkeypatch.setattr(digitedge.train.cli, "main", lambda argv: calls.append(("train", argv)) or 0)
     monkeypatch.setattr(digitedge.convert.cli, "main", lambda argv: calls.append(("convert", argv)) or 0)
     run, out = tmp_path / "run", tmp_path / "m.tflite"
-    assert digitedge.convert.cli.recipe_main(["--data", "d.npz", "--fashion", "f", "--run", str(run), "--out", str(out)]) == 0
+    assert (
+        digitedge.convert.cli.recipe_main(["--data", "d.npz", "--fashion", "f", "--run", str(run), "--out", str(out)])
+        == 0
+    )
     assert calls == [
         ("train", ["--arch", "wide-bn", "--seed", "0", "--fashion", "f", "--data", "d.npz", "--out", str(run)]),
         ("convert", [str(run), "--data", "d.npz", "--out", str(out)]),

@@ -54,11 +54,26 @@ def _gif_bomb() -> bytes:
 
 def _tiff_bomb(side: int = 30000) -> bytes:
     """An uncompressed 8-bit grayscale TIFF claiming side x side, with one tiny strip."""
-    tags = [(256, 4, side), (257, 4, side), (258, 3, 8), (259, 3, 1), (262, 3, 1),
-            (273, 4, 8 + 2 + 12 * 9 + 4), (277, 3, 1), (278, 4, side), (279, 4, 16)]
-    ifd = struct.pack("<H", len(tags)) + b"".join(
-        struct.pack("<HHI", tag, kind, 1) + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
-        for tag, kind, value in tags) + b"\0\0\0\0"
+    tags = [
+        (256, 4, side),
+        (257, 4, side),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, 8 + 2 + 12 * 9 + 4),
+        (277, 3, 1),
+        (278, 4, side),
+        (279, 4, 16),
+    ]
+    ifd = (
+        struct.pack("<H", len(tags))
+        + b"".join(
+            struct.pack("<HHI", tag, kind, 1)
+            + (struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value))
+            for tag, kind, value in tags
+        )
+        + b"\0\0\0\0"
+    )
     return b"II*\x00" + struct.pack("<I", 8) + ifd + b"\0" * 16
 
 
@@ -79,8 +94,14 @@ def _bombs(folder) -> dict[str, int]:
         "bomb.bmp": (_patched(".bmp", b"BM", 18, "<ii", SIDE, SIDE), SIDE * SIDE),
         "bomb.pgm": (b"P5\n%d %d\n255\n" % (SIDE, SIDE) + b"\0" * 64, SIDE * SIDE),
         "bomb.ppm": (b"P6\n# a comment\n%d %d\n255\n" % (SIDE, SIDE) + b"\0" * 64, SIDE * SIDE),
-        "bomb.pam": (b"P7\nWIDTH %d\nHEIGHT %d\nDEPTH 1\nMAXVAL 255\nTUPLTYPE GRAYSCALE\nENDHDR\n" % (SIDE, SIDE), SIDE * SIDE),
-        "bomb.hdr": (bytes(_encode(".hdr", SMALL.astype(np.float32))).replace(b"-Y 8 +X 8", b"-Y 20000 +X 20000"), SIDE * SIDE),
+        "bomb.pam": (
+            b"P7\nWIDTH %d\nHEIGHT %d\nDEPTH 1\nMAXVAL 255\nTUPLTYPE GRAYSCALE\nENDHDR\n" % (SIDE, SIDE),
+            SIDE * SIDE,
+        ),
+        "bomb.hdr": (
+            bytes(_encode(".hdr", SMALL.astype(np.float32))).replace(b"-Y 8 +X 8", b"-Y 20000 +X 20000"),
+            SIDE * SIDE,
+        ),
         "bomb.ras": (_patched(".sr", b"\x59\xa6\x6a\x95", 4, ">II", SIDE, SIDE), SIDE * SIDE),
         "bomb.jp2": (_patched(".jp2", b"ihdr", 4, ">II", SIDE, SIDE), SIDE * SIDE),
         "bomb.avif": (_patched(".avif", b"ispe", 8, ">II", SIDE, SIDE), SIDE * SIDE),
@@ -110,9 +131,11 @@ def test_bombs_in_every_format_are_refused_in_little_memory(tmp_path):
     names = _bombs(tmp_path)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent (pytest,
     # large after training a model), while VmHWM belongs to this process's own memory.
-    code = ("import sys; from edge.cli import main; rc = main(['classify', sys.argv[1]]);"
-            "hwm = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM'));"
-            "print('maxrss', hwm, file=sys.stderr); sys.exit(rc)")
+    code = (
+        "import sys; from edge.cli import main; rc = main(['classify', sys.argv[1]]);"
+        "hwm = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM'));"
+        "print('maxrss', hwm, file=sys.stderr); sys.exit(rc)"
+    )
     res = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=300)
     rows = {json.loads(line)["path"].rsplit("/", 1)[-1]: json.loads(line) for line in res.stdout.splitlines()}
     assert set(rows) == set(names)

@@ -17,8 +17,11 @@ TRUTH = json.loads((REPO / "samples" / "truth.json").read_text())["video.avi"]["
 
 def test_camera_reads_the_sample_video(tmp_path):
     out = tmp_path / "frames.jsonl"
-    res = subprocess.run([sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--jsonl", str(out)],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--jsonl", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0, res.stderr
     run, *frames = [json.loads(line) for line in out.read_text().splitlines()]
     assert set(run["run"]) == {"started", "source", "model", "model_sha256"} and run["run"]["source"] == str(VIDEO)
@@ -32,16 +35,44 @@ def test_camera_reads_the_sample_video(tmp_path):
 def test_a_jsonl_appended_across_restarts_marks_each_run(tmp_path):
     out = tmp_path / "frames.jsonl"
     for _ in range(2):
-        subprocess.run([sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--max-frames", "3", "--jsonl", str(out)],
-                       capture_output=True, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "digitedge",
+                "camera",
+                "--source",
+                str(VIDEO),
+                "--max-frames",
+                "3",
+                "--jsonl",
+                str(out),
+            ],
+            capture_output=True,
+            check=True,
+        )
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [("run" if "run" in r else r["frame"]) for r in records] == ["run", 0, 1, 2, "run", 0, 1, 2]
 
 
 def test_max_frames_and_record(tmp_path):
     rec = tmp_path / "rec.avi"
-    res = subprocess.run([sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--max-frames", "5",
-                          "--record", str(rec)], capture_output=True, text=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "digitedge",
+            "camera",
+            "--source",
+            str(VIDEO),
+            "--max-frames",
+            "5",
+            "--record",
+            str(rec),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode == 0 and len(res.stdout.splitlines()) == 6  # the run record, then 5 frames
     import cv2
 
@@ -50,8 +81,12 @@ def test_max_frames_and_record(tmp_path):
 
 
 def test_source_that_never_opens_is_a_clear_error():
-    res = subprocess.run([sys.executable, "-m", "digitedge", "camera", "--source", "/nonexistent/video.avi"],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "digitedge", "camera", "--source", "/nonexistent/video.avi"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 2 and "cannot open video source" in res.stderr and "Traceback" not in res.stderr
     with pytest.raises(SourceError):
         VideoSource("/nonexistent/video.avi").__enter__()
@@ -101,8 +136,13 @@ def opener(*scripts):
 
 
 def test_live_source_that_stalls_is_reopened_not_waited_on_forever():
-    src = VideoSource("rtsp://camera", read_timeout_s=0.3, reconnect_tries=2, backoff_s=0.01,
-                      opener=opener(["frame", "frame", "stall"], ["frame"] * 3))
+    src = VideoSource(
+        "rtsp://camera",
+        read_timeout_s=0.3,
+        reconnect_tries=2,
+        backoff_s=0.01,
+        opener=opener(["frame", "frame", "stall"], ["frame"] * 3),
+    )
     started = time.time()
     frames = 0
     with pytest.raises(SourceError, match="gave no frame after 2 reconnects"), src:
@@ -121,7 +161,9 @@ def test_intermittent_source_keeps_going():
 
 
 def test_empty_frames_count_as_drops():
-    src = VideoSource("http://cam/stream", reconnect_tries=1, backoff_s=0.001, opener=opener(["frame", "empty"], ["frame", "fail"]))
+    src = VideoSource(
+        "http://cam/stream", reconnect_tries=1, backoff_s=0.001, opener=opener(["frame", "empty"], ["frame", "fail"])
+    )
     with pytest.raises(SourceError), src:
         assert len([f for f in src]) == 2
 
@@ -139,8 +181,23 @@ def _rss_kb(pid):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_memory_stays_flat_over_20000_frames_of_a_looping_video(tmp_path):
     out = tmp_path / "frames.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--loop",
-                             "--max-frames", "20000", "--jsonl", str(out)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "digitedge",
+            "camera",
+            "--source",
+            str(VIDEO),
+            "--loop",
+            "--max-frames",
+            "20000",
+            "--jsonl",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     samples = []  # (frames written so far, RSS in kB)
     while proc.poll() is None:
         time.sleep(1.0)

@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from digitedge.edge.model import write_metadata
-
 from tests.conftest import REPO
 
 SAMPLES = REPO / "samples"
@@ -19,7 +18,9 @@ TRUTH = json.loads((SAMPLES / "truth.json").read_text())
 
 
 def classify(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "digitedge", "classify", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "digitedge", "classify", *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def _rows(text):
@@ -95,7 +96,9 @@ def test_bad_files_get_error_rows_and_exit_1(tmp_path):
 
 
 def test_annotate_writes_pictures(tmp_path):
-    assert classify(SAMPLES / "hard-1.jpg", "--annotate", tmp_path / "ann", "--out", tmp_path / "r.jsonl").returncode == 0
+    assert (
+        classify(SAMPLES / "hard-1.jpg", "--annotate", tmp_path / "ann", "--out", tmp_path / "r.jsonl").returncode == 0
+    )
     assert (tmp_path / "ann" / "hard-1.png").read_bytes()[:4] == b"\x89PNG"
 
 

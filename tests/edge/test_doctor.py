@@ -9,7 +9,9 @@ from tests.conftest import REPO
 
 
 def doctor(*args):
-    return subprocess.run([sys.executable, "-m", "digitedge", "doctor", *map(str, args)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "digitedge", "doctor", *map(str, args)], capture_output=True, text=True
+    )
 
 
 def test_all_good_with_the_bundled_model_and_a_video_source():

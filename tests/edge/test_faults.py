@@ -27,7 +27,9 @@ SAMPLE = REPO / "samples" / "clean-1.jpg"
 
 
 def classify(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "digitedge", "classify", *map(str, args)], capture_output=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "digitedge", "classify", *map(str, args)], capture_output=True, env=env, timeout=300
+    )
 
 
 def rows_of(stdout: bytes) -> dict[str, dict]:
@@ -36,8 +38,10 @@ def rows_of(stdout: bytes) -> dict[str, dict]:
 
 def _png_bomb(path, side=20000):
     """A real, valid 20000x20000 grayscale PNG of ~400 KB that decodes to 400 MB."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     z = zlib.compressobj(9)
     row = b"\x00" * (side + 1)
     idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
@@ -135,8 +139,11 @@ def _folder_of_copies(tmp_path, n):
 def test_sigkill_then_rerun_leaves_one_valid_row_per_file(tmp_path):
     folder = _folder_of_copies(tmp_path, 120)
     out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 10):
         time.sleep(0.05)
@@ -157,8 +164,11 @@ def test_sigkill_then_rerun_leaves_one_valid_row_per_file(tmp_path):
 def test_ctrl_c_and_sigterm_flush_and_exit_130(tmp_path, stop):
     folder = _folder_of_copies(tmp_path, 120)
     out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 5):
         time.sleep(0.05)
@@ -209,8 +219,12 @@ def test_workers_die_with_their_parent(tmp_path):
     """kill -9 of `classify --workers 2` left its workers alive for as long as anyone waited."""
     folder = _folder_of_copies(tmp_path, 400)
     out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "classify", str(folder), "--workers", "2", "--out", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digitedge", "classify", str(folder), "--workers", "2", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 90
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 5):
         time.sleep(0.05)
@@ -234,9 +248,16 @@ def test_workers_die_with_their_parent(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     deadline = time.time() + 15
-    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3] for pid in family):
+    while time.time() < deadline and any(
+        Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+        for pid in family
+    ):
         time.sleep(0.2)
-    alive = [pid for pid in family if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]]
+    alive = [
+        pid
+        for pid in family
+        if Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]
+    ]
     for pid in alive:  # leave nothing behind, whatever the verdict
         os.kill(pid, signal.SIGKILL)
     assert not alive, f"orphaned workers: {alive}"
@@ -249,8 +270,15 @@ def test_resume_with_unusual_file_names_adds_no_row(tmp_path, fmt):
     written again on every resume, and a \\r name crashed resume with _csv.Error)."""
     folder = tmp_path / "odd"
     folder.mkdir()
-    names = ["new\nline.jpg", "carriage\rreturn.jpg", 'quo"te.jpg', "com,ma.jpg", "tab\there.jpg", "sp ace.jpg",
-             os.fsdecode(b"caf\xe9.jpg")]
+    names = [
+        "new\nline.jpg",
+        "carriage\rreturn.jpg",
+        'quo"te.jpg',
+        "com,ma.jpg",
+        "tab\there.jpg",
+        "sp ace.jpg",
+        os.fsdecode(b"caf\xe9.jpg"),
+    ]
     for name in names:
         shutil.copy(SAMPLE, os.path.join(os.fsencode(folder), os.fsencode(name)))
     out = tmp_path / f"out.{fmt}"
@@ -285,21 +313,36 @@ def test_a_folder_that_cannot_be_listed_gets_an_error_row(tmp_path, monkeypatch)
 
     monkeypatch.setattr(os, "scandir", scandir)
     items = batch.collect([tmp_path], recursive=True)
-    assert [(i.path.name, i.error) for i in items] == [("locked", "cannot list this folder: Permission denied"), ("seen.jpg", None)]
+    assert [(i.path.name, i.error) for i in items] == [
+        ("locked", "cannot list this folder: Permission denied"),
+        ("seen.jpg", None),
+    ]
     assert batch.classify_file(None, items[0])["error"] == "cannot list this folder: Permission denied"
     assert [i.error for i in batch.collect([tmp_path / "locked"])] == ["cannot list this folder: Permission denied"]
 
 
 def test_outputs_that_cannot_be_written_are_one_line_each(tmp_path):
     (tmp_path / "a-file").write_text("x")
-    for option, path in (("--out", tmp_path / "a-file" / "out.jsonl"), ("--annotate", tmp_path / "a-file" / "annotated")):
-        res = subprocess.run([sys.executable, "-m", "digitedge", "classify", str(SAMPLE), option, str(path)], capture_output=True, text=True)
-        assert res.returncode == 2 and "Traceback" not in res.stderr and "cannot write" in res.stderr, (option, res.stderr)
+    for option, path in (
+        ("--out", tmp_path / "a-file" / "out.jsonl"),
+        ("--annotate", tmp_path / "a-file" / "annotated"),
+    ):
+        res = subprocess.run(
+            [sys.executable, "-m", "digitedge", "classify", str(SAMPLE), option, str(path)],
+            capture_output=True,
+            text=True,
+        )
+        assert res.returncode == 2 and "Traceback" not in res.stderr and "cannot write" in res.stderr, (
+            option,
+            res.stderr,
+        )
 
 
 def test_output_piped_to_head_ends_quietly(tmp_path):
     folder = _folder_of_copies(tmp_path, 60)
-    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "classify", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digitedge", "classify", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert proc.stdout.readline()  # `head -1`: one row, then the pipe closes
     proc.stdout.close()
     err = proc.stderr.read().decode()
@@ -320,8 +363,13 @@ def test_a_full_disk_keeps_the_rows_before_and_resume_completes(tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
 
-    res = subprocess.run([sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)], capture_output=True, text=True,
-                         preexec_fn=small_disk, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_disk,
+        timeout=120,
+    )
     assert res.returncode == 74 and "Traceback" not in res.stderr and "cannot write" in res.stderr, res.stderr
     assert 0 < out.stat().st_size <= 3000
     again = classify(folder, "--out", out)

@@ -43,15 +43,24 @@ def test_a_phone_photo_stored_sideways_reads_upright(tmp_path, mnist):
     stored = cv2.rotate(scene.image, cv2.ROTATE_90_COUNTERCLOCKWISE)
     path = tmp_path / "phone.jpg"
     path.write_bytes(_with_exif(cv2.imencode(".jpg", stored, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes(), 6))
-    row = json.loads(subprocess.run([sys.executable, "-m", "digitedge", "classify", str(path)], capture_output=True, text=True).stdout)
+    row = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "digitedge", "classify", str(path)], capture_output=True, text=True
+        ).stdout
+    )
     assert row["lines"] == scene.lines and (row["width"], row["height"]) == (640, 480)
 
 
 def test_rotate_auto_reads_a_sideways_page_from_the_command_line(tmp_path, mnist):
     scene = make_scene(mnist.x_test, mnist.y_test, np.random.default_rng(9), (640, 480), "clean", n_lines=2)
     cv2.imwrite(str(tmp_path / "sideways.png"), cv2.rotate(scene.image, cv2.ROTATE_90_CLOCKWISE))
-    run = lambda *opts: json.loads(subprocess.run([sys.executable, "-m", "digitedge", "classify", str(tmp_path / "sideways.png"), *opts],
-                                                  capture_output=True, text=True).stdout)["lines"]
+    run = lambda *opts: json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "digitedge", "classify", str(tmp_path / "sideways.png"), *opts],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )["lines"]
     assert run("--rotate", "auto") == run("--rotate", "90") == scene.lines
     assert run() != scene.lines
 
@@ -72,7 +81,11 @@ def test_expect_one_gives_every_crop_exactly_its_digit(tmp_path, mnist):
         cv2.imwrite(str(tmp_path / f"{i:02d}.png"), tight)
         labels[f"{i:02d}.png"] = int(mnist.y_test[i])
     cv2.imwrite(str(tmp_path / "blank.png"), np.full((40, 40), 255, np.uint8))
-    res = subprocess.run([sys.executable, "-m", "digitedge", "classify", str(tmp_path), "--expect", "one"], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "digitedge", "classify", str(tmp_path), "--expect", "one"],
+        capture_output=True,
+        text=True,
+    )
     rows = {r["path"].rsplit("/", 1)[-1]: r for r in map(json.loads, res.stdout.splitlines())}
     assert rows.pop("blank.png")["digits"] == []
     assert all(len(r["digits"]) == 1 and len(r["lines"]) == 1 for r in rows.values())
@@ -85,16 +98,19 @@ def test_bad_rotate_and_expect_values_are_refused():
         Recognizer(rotate=45)
     with pytest.raises(ValueError, match="expect='two'"):
         Recognizer(expect="two")
-    res = subprocess.run([sys.executable, "-m", "digitedge", "classify", "x.png", "--rotate", "45"], capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "digitedge", "classify", "x.png", "--rotate", "45"], capture_output=True, text=True
+    )
     assert res.returncode == 2 and "--rotate" in res.stderr
 
 
 def test_a_big_photo_is_read_at_a_working_size_with_boxes_in_its_own_pixels(tmp_path, mnist):
     """A 12 MP JPEG is decoded reduced and read at about 1.3 MP; the row still says 4000x3000
     and its boxes lie on the digits of the full-size photo."""
+    from digitedge.edge.data import Box as B
+    from digitedge.edge.data import Digit, Recognition
     from digitedge.train.photoscenes import photo_stream
     from digitedge.train.scenes import score
-    from digitedge.edge.data import Digit, Recognition, Box as B
 
     scenes = [next(photo_stream(mnist.x_test, mnist.y_test, seed=40 + i, size=(4000, 3000))) for i in range(3)]
     for i, s in enumerate(scenes):
@@ -102,7 +118,14 @@ def test_a_big_photo_is_read_at_a_working_size_with_boxes_in_its_own_pixels(tmp_
     res = subprocess.run([sys.executable, "-m", "digitedge", "classify", str(tmp_path)], capture_output=True, text=True)
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert all((r["width"], r["height"]) == (4000, 3000) for r in rows)
-    readings = iter(Recognition(r["width"], r["height"], tuple(Digit(B(*d["box"]), d["label"], d["confidence"]) for d in r["digits"]),
-                                tuple(r["lines"])) for r in rows)
+    readings = iter(
+        Recognition(
+            r["width"],
+            r["height"],
+            tuple(Digit(B(*d["box"]), d["label"], d["confidence"]) for d in r["digits"]),
+            tuple(r["lines"]),
+        )
+        for r in rows
+    )
     figures = score(lambda _: next(readings), scenes)
     assert figures["recall"] >= 0.8 and figures["precision"] >= 0.9, figures  # measured 0.87 / 0.96 on six

@@ -18,8 +18,8 @@ from digitedge.edge.lines import group_lines, read_line
 from digitedge.edge.recognize import Recognizer
 from digitedge.edge.segment import SegmentConfig
 from digitedge.edge.view import look
-from digitedge.train.photoscenes import photo_stream
 from digitedge.train.photos import evaluate, load
+from digitedge.train.photoscenes import photo_stream
 from digitedge.train.scenes import make_scene, score
 
 N = 60
@@ -36,12 +36,23 @@ def photos(mnist):
     return [next(stream) for _ in range(N)]
 
 
-@pytest.mark.parametrize("condition, pick, floors", [
-    ("all", lambda s: True, {"recall": 0.85, "precision": 0.93, "line_exact": 0.65}),  # measured 0.900 / 0.972 / 0.732
-    ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.8}),  # 0.866
-    ("ruled or grid paper", lambda s: s.conditions["paper"] != "plain", {"recall": 0.85, "precision": 0.93}),  # 0.905 / 0.975
-    ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.88}),  # 0.955
-])
+@pytest.mark.parametrize(
+    "condition, pick, floors",
+    [
+        (
+            "all",
+            lambda s: True,
+            {"recall": 0.85, "precision": 0.93, "line_exact": 0.65},
+        ),  # measured 0.900 / 0.972 / 0.732
+        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.8}),  # 0.866
+        (
+            "ruled or grid paper",
+            lambda s: s.conditions["paper"] != "plain",
+            {"recall": 0.85, "precision": 0.93},
+        ),  # 0.905 / 0.975
+        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.88}),  # 0.955
+    ],
+)
 def test_photo_like_floor(recognizer, photos, condition, pick, floors):
     chosen = [s for s in photos if pick(s)]
     assert len(chosen) >= 10, condition
@@ -54,8 +65,12 @@ def test_real_dev_floor(recognizer, real_dev):
     """Upright photos read as they are; photos turned sideways with rotate='auto'."""
     photos = [p for p in load(real_dev) if p.kind == "photo"]
     upright, _ = evaluate(lambda p: recognizer.recognize(read_image(p)).lines, [p for p in photos if not p.rotated])
-    turned, _ = evaluate(lambda p: recognizer.recognize(read_image(p), rotate="auto").lines, [p for p in photos if p.rotated])
-    assert upright["f1"] >= 0.88 and upright["exact"] >= 0.3, upright  # measured 0.922 / 0.33 (0.466 / 0.22 before this work)
+    turned, _ = evaluate(
+        lambda p: recognizer.recognize(read_image(p), rotate="auto").lines, [p for p in photos if p.rotated]
+    )
+    assert upright["f1"] >= 0.88 and upright["exact"] >= 0.3, (
+        upright
+    )  # measured 0.922 / 0.33 (0.466 / 0.22 before this work)
     assert turned["f1"] >= 0.85, turned  # measured 0.918 (0.156 as stored, before)
 
 

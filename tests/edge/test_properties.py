@@ -111,9 +111,12 @@ def test_marks_cut_together_or_alone_give_the_same_options(inks):
 
 
 @settings(max_examples=200, deadline=None)
-@given(arrays(np.uint8, st.tuples(st.integers(1, 60), st.integers(1, 60)), elements=st.integers(0, 1)),
-       st.integers(1, 255))
-@example(np.array([[1, 1, 1, 1, 1], [1, 0, 0, 0, 1], [1, 0, 1, 0, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]], np.uint8), 1)  # a dot in a ring
+@given(
+    arrays(np.uint8, st.tuples(st.integers(1, 60), st.integers(1, 60)), elements=st.integers(0, 1)), st.integers(1, 255)
+)
+@example(
+    np.array([[1, 1, 1, 1, 1], [1, 0, 0, 0, 1], [1, 0, 1, 0, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]], np.uint8), 1
+)  # a dot in a ring
 def test_component_boxes_and_clear_ink_match_opencv_statistics(mask, high):
     """Boxes from outer contours (holes, nested pieces, ink on the border) equal OpenCV's
     component statistics; 'holds clear ink' is exactly 'holds a pixel >= high'."""
@@ -137,7 +140,11 @@ def _merge_by_restarting(comps: list[tuple[int, Box]], min_height: int) -> list[
             overlap = min(ba.x + ba.w, bb.x + bb.w) - max(ba.x, bb.x)
             gap = max(ba.y, bb.y) - min(ba.y + ba.h, bb.y + bb.h)
             union = ba.union(bb)
-            if overlap >= 0.6 * min(ba.w, bb.w) and gap <= 0.3 * max(ta, tb, min_height) and union.h <= 1.6 * max(ta, tb):
+            if (
+                overlap >= 0.6 * min(ba.w, bb.w)
+                and gap <= 0.3 * max(ta, tb, min_height)
+                and union.h <= 1.6 * max(ta, tb)
+            ):
                 groups[a] = (ia + ib, union, max(ta, tb))
                 del groups[b]
                 break
@@ -146,10 +153,25 @@ def _merge_by_restarting(comps: list[tuple[int, Box]], min_height: int) -> list[
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.builds(Box, st.integers(0, 60), st.integers(0, 60), st.integers(1, 30), st.integers(1, 40)), max_size=14),
-       st.integers(1, 20))
-@example([Box(52, 22, 27, 35), Box(29, 20, 3, 26), Box(30, 34, 8, 12), Box(33, 28, 19, 15), Box(37, 14, 11, 4),
-          Box(47, 3, 2, 9), Box(41, 4, 28, 6), Box(48, 7, 8, 15)], 10)  # a grown group joins an earlier one
+@given(
+    st.lists(
+        st.builds(Box, st.integers(0, 60), st.integers(0, 60), st.integers(1, 30), st.integers(1, 40)), max_size=14
+    ),
+    st.integers(1, 20),
+)
+@example(
+    [
+        Box(52, 22, 27, 35),
+        Box(29, 20, 3, 26),
+        Box(30, 34, 8, 12),
+        Box(33, 28, 19, 15),
+        Box(37, 14, 11, 4),
+        Box(47, 3, 2, 9),
+        Box(41, 4, 28, 6),
+        Box(48, 7, 8, 15),
+    ],
+    10,
+)  # a grown group joins an earlier one
 def test_piece_merging_equals_the_plain_rule(boxes, min_height):
     """Merging tests all pairs at once and re-tests only the merged group; the groups must
     be those of merging the first joining pair and starting over."""

@@ -47,14 +47,30 @@ def test_a_rebound_name_is_refused_an_address_or_a_known_name_is_not(served):
 
 def test_cross_origin_and_form_posts_are_refused(served):
     image = {"Content-Type": "image/jpeg"}
-    assert request(served, "POST", "/api/recognize", headers={**image, "Origin": "http://attacker.example"}, body=IMAGE)[0] == 403
-    assert request(served, "POST", "/api/recognize", headers={**image, "Sec-Fetch-Site": "cross-site"}, body=IMAGE)[0] == 403
+    assert (
+        request(served, "POST", "/api/recognize", headers={**image, "Origin": "http://attacker.example"}, body=IMAGE)[0]
+        == 403
+    )
+    assert (
+        request(served, "POST", "/api/recognize", headers={**image, "Sec-Fetch-Site": "cross-site"}, body=IMAGE)[0]
+        == 403
+    )
     assert request(served, "POST", "/api/recognize", headers={"Content-Type": "text/plain"}, body=IMAGE)[0] == 415
-    assert request(served, "POST", "/api/recognize", headers={**image, "Origin": f"http://127.0.0.1:{served}"}, body=IMAGE)[0] == 200
+    assert (
+        request(
+            served, "POST", "/api/recognize", headers={**image, "Origin": f"http://127.0.0.1:{served}"}, body=IMAGE
+        )[0]
+        == 200
+    )
 
 
 def test_a_bad_content_length_gets_400_not_a_dropped_connection(served):
-    assert request(served, "POST", "/api/recognize", headers={"Content-Type": "image/png", "Content-Length": "lots"}, body=b"")[0] == 400
+    assert (
+        request(
+            served, "POST", "/api/recognize", headers={"Content-Type": "image/png", "Content-Length": "lots"}, body=b""
+        )[0]
+        == 400
+    )
 
 
 def test_the_server_does_not_advertise_python(served):
@@ -65,7 +81,9 @@ def test_the_server_does_not_advertise_python(served):
 def test_idle_and_half_sent_connections_are_dropped(served):
     idle = socket.create_connection(("127.0.0.1", served))
     half = socket.create_connection(("127.0.0.1", served))
-    half.sendall(b"POST /api/recognize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n")
+    half.sendall(
+        b"POST /api/recognize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n"
+    )
     for sock in (idle, half):
         sock.settimeout(10)
         started = time.monotonic()
@@ -97,8 +115,10 @@ def test_a_client_that_leaves_costs_one_log_line_not_a_traceback():
     try:
         for _ in range(5):  # post an image, then reset the connection before the answer
             sock = socket.create_connection(("127.0.0.1", port))
-            sock.sendall(b"POST /api/recognize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
-                         b"Content-Length: %d\r\n\r\n" % len(IMAGE) + IMAGE)
+            sock.sendall(
+                b"POST /api/recognize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(IMAGE) + IMAGE
+            )
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
             sock.close()
         time.sleep(1.5)

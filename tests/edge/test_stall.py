@@ -80,9 +80,27 @@ def stalling_camera():
 def test_camera_survives_a_stalled_stream(stalling_camera, tmp_path):
     out = tmp_path / "frames.jsonl"
     frames = 3 * FRAMES_PER_CONNECTION  # needs at least three connections: two stalls survived
-    res = subprocess.run([sys.executable, "-m", "digitedge", "camera", "--source", f"http://127.0.0.1:{stalling_camera.port}/",
-                          "--read-timeout", "0.5", "--reconnect-tries", "3", "--max-frames", str(frames), "--jsonl", str(out)],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "digitedge",
+            "camera",
+            "--source",
+            f"http://127.0.0.1:{stalling_camera.port}/",
+            "--read-timeout",
+            "0.5",
+            "--reconnect-tries",
+            "3",
+            "--max-frames",
+            str(frames),
+            "--jsonl",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert sum(1 for _ in out.open()) == frames + 1  # the run record, then the frames
     assert "stalled" in res.stderr and stalling_camera.connections >= 3
@@ -109,5 +127,10 @@ def test_serve_survives_a_stalled_stream(stalling_camera):
 
 def test_read_timeout_is_bounded():
     for bad in ("-1", "0", "1e9", "soon"):
-        res = subprocess.run([sys.executable, "-m", "digitedge", "camera", "--read-timeout", bad], capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            [sys.executable, "-m", "digitedge", "camera", "--read-timeout", bad],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 2 and "--read-timeout" in res.stderr and "Traceback" not in res.stderr

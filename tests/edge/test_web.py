@@ -39,7 +39,11 @@ def test_api_reads_an_image_like_classify(server):
     image = REPO / "samples" / "clean-1.jpg"
     status, body = post(server + "/api/recognize", image.read_bytes())
     assert status == 200
-    cli = json.loads(subprocess.run([sys.executable, "-m", "digitedge", "classify", str(image)], capture_output=True, text=True).stdout)
+    cli = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "digitedge", "classify", str(image)], capture_output=True, text=True
+        ).stdout
+    )
     assert body["lines"] == cli["lines"] and body["digits"] == cli["digits"]
     assert len(body["inputs"]) == len(body["digits"])  # one 28x28 model input per digit
 
@@ -78,8 +82,15 @@ def test_drawing_on_the_canvas_is_read(server):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         pytest.skip("no chromium on this machine (Debian: apt-get install chromium)")
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync"]
+    flags = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=flags)
         page = browser.new_page(viewport={"width": 800, "height": 900})
@@ -88,7 +99,10 @@ def test_drawing_on_the_canvas_is_read(server):
         k = box["width"] / 720
         one = [(120 * k, 60 * k), (124 * k, 240 * k)]
         seven = [(200 * k, 70 * k), (300 * k, 66 * k), (250 * k, 240 * k)]
-        zero = [(420 * k + 48 * k * math.sin(a / 20 * 2 * math.pi), 150 * k - 85 * k * math.cos(a / 20 * 2 * math.pi)) for a in range(21)]
+        zero = [
+            (420 * k + 48 * k * math.sin(a / 20 * 2 * math.pi), 150 * k - 85 * k * math.cos(a / 20 * 2 * math.pi))
+            for a in range(21)
+        ]
         for stroke in (one, seven, zero):
             _stroke(page, box, stroke)
         page.wait_for_function("document.querySelector('#reading').textContent.length > 0", timeout=15000)
@@ -99,18 +113,28 @@ def test_drawing_on_the_canvas_is_read(server):
         page.click("#clear")
         assert page.locator("#reading").text_content() == ""
         page.set_input_files("#file", str(REPO / "samples" / "clean-1.jpg"))
-        page.wait_for_function("document.querySelector('#upload-reading').textContent.startsWith('Read:')", timeout=15000)
-        assert page.locator("#upload-reading").text_content().split(": ")[1].split() == _cli_lines(REPO / "samples" / "clean-1.jpg")
+        page.wait_for_function(
+            "document.querySelector('#upload-reading').textContent.startsWith('Read:')", timeout=15000
+        )
+        assert page.locator("#upload-reading").text_content().split(": ")[1].split() == _cli_lines(
+            REPO / "samples" / "clean-1.jpg"
+        )
         browser.close()
 
 
 def _cli_lines(image):
-    return json.loads(subprocess.run([sys.executable, "-m", "digitedge", "classify", str(image)], capture_output=True, text=True).stdout)["lines"]
+    return json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "digitedge", "classify", str(image)], capture_output=True, text=True
+        ).stdout
+    )["lines"]
 
 
 def start_serve(*options: str) -> tuple[subprocess.Popen, str]:
     """`digitedge serve --port 0 OPTIONS` on loopback: the process and its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "digitedge", "serve", "--port", "0", *options], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digitedge", "serve", "--port", "0", *options], stderr=subprocess.PIPE, text=True
+    )
     for _ in range(10):  # skip the interpreter's own INFO lines
         line = proc.stderr.readline()
         if "serving on" in line:

@@ -17,8 +17,12 @@ def _write_idx(path, array, gz=False):
 
 
 def _idx_folder(root, m, gz):
-    names = {"train-images-idx3-ubyte": m.x_train, "train-labels-idx1-ubyte": m.y_train,
-             "t10k-images-idx3-ubyte": m.x_test, "t10k-labels-idx1-ubyte": m.y_test}
+    names = {
+        "train-images-idx3-ubyte": m.x_train,
+        "train-labels-idx1-ubyte": m.y_train,
+        "t10k-images-idx3-ubyte": m.x_test,
+        "t10k-labels-idx1-ubyte": m.y_test,
+    }
     for name, arr in names.items():
         _write_idx(root / (name + (".gz" if gz else "")), arr, gz)
     return root
@@ -126,7 +130,7 @@ def test_usps_is_laid_out_as_mnist_and_shuffled_into_train(small_mnist, tmp_path
     both = with_usps(mnist, usps)
     assert len(both.x_train) == len(mnist.x_train) + 20 and np.array_equal(both.x_test, mnist.x_test)
     is_usps = (both.x_train[:, 4:24, 4:24] > 0).sum(axis=(1, 2)) == (usps.x_train[0] > 0).sum()
-    tail = is_usps[-len(both.x_train) // 3:]  # where validation images are held out
+    tail = is_usps[-len(both.x_train) // 3 :]  # where validation images are held out
     assert 0 < tail.sum() < len(tail), "validation must hold both populations of writers"
     assert "usps.npz" in both.source
 
