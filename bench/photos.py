@@ -92,7 +92,7 @@ def main() -> int:
     upright = [ph for ph in photos if not ph.rotated]
     for name, read in readers.items():
         print(f"real-dev: {name}...", file=sys.stderr)
-        figures[name]["real-dev, upright photos"] = evaluate(lambda path: read(read_image(path)), upright)[0]
+        figures[name]["real-dev, upright photos"] = evaluate(lambda path, read=read: read(read_image(path)), upright)[0]
     figures["digitedge"]["real-dev, rotated photos (--rotate auto)"] = evaluate(
         lambda path: auto.recognize(read_image(path)).lines, [ph for ph in photos if ph.rotated]
     )[0]
@@ -161,7 +161,8 @@ def report(figures: dict, usps: dict, timing: dict, args: argparse.Namespace, pe
             "",
             *rows,
             "",
-            f"Photo-like scenes, by box (IoU >= 0.5): recall {boxes['recall']:.3f}, precision {boxes['precision']:.3f}, "
+            "Photo-like scenes, by box (IoU >= 0.5): recall "
+            f"{boxes['recall']:.3f}, precision {boxes['precision']:.3f}, "
             f"digit accuracy {boxes['digit_accuracy']:.3f}, whole lines {boxes['line_exact']:.1%}.",
             "",
             f"USPS test (2,007 digits of other writers), each alone on paper, read as exactly that digit: "

@@ -244,7 +244,10 @@ def cli(mnist, workdir: Path, n_images: int) -> dict:
         out[f"images_per_s_workers_{workers}"] = n_images / (time.perf_counter() - t)
     out["speedup_2_workers"] = out["images_per_s_workers_2"] / out["images_per_s_workers_1"]
     one = str(folder / "0000.jpg")
-    code = f"import sys; from edge.cli import main; main(['classify', {one!r}]); print(any(m.startswith('tensorflow') for m in sys.modules), file=sys.stderr)"
+    code = (
+        f"import sys; from digitedge.edge.cli import main; main(['classify', {one!r}]); "
+        "print(any(m.startswith('tensorflow') for m in sys.modules), file=sys.stderr)"
+    )
     starts, tf_loaded = [], []
     for _ in range(5):
         t = time.perf_counter()
@@ -341,10 +344,13 @@ def report(info, rows, layers, pipe, cli_figs, phys, train_figs) -> str:
         "",
         f"## 2. Frame pipeline (640x480, {pipe['digits_per_frame']:.1f} digits/frame, one core)",
         "",
-        f"{pipe['fps']:.0f} frames/s; per frame: colour to gray {pipe['gray']:.2f} ms, segmentation {pipe['segment']:.2f} ms, cut search {pipe['cuts']:.2f} ms "
+        f"{pipe['fps']:.0f} frames/s; per frame: colour to gray {pipe['gray']:.2f} "
+        f"ms, segmentation {pipe['segment']:.2f} ms, cut search {pipe['cuts']:.2f} ms "
         f"({pipe['cut_marks_per_frame']:.1f} marks no whole reading settled), preparation {pipe['prepare']:.2f} ms and "
-        f"classification {pipe['classify']:.2f} ms of {pipe['inputs_per_frame']:.1f} model inputs (in two calls: marks whole, "
-        f"then those cuts), total {pipe['total']:.2f} ms (the rest: choosing readings, boxes and lines, the second call, and stages run together costing more than alone).",
+        f"classification {pipe['classify']:.2f} ms of "
+        f"{pipe['inputs_per_frame']:.1f} model inputs (in two calls: marks whole, "
+        f"then those cuts), total {pipe['total']:.2f} ms (the rest: choosing readings, boxes "
+        "and lines, the second call, and stages run together costing more than alone).",
         "",
         "| frame | digits | ms/frame |",
         "|---|---|---|",
@@ -354,7 +360,8 @@ def report(info, rows, layers, pipe, cli_figs, phys, train_figs) -> str:
         "",
         f"## 3-4. digitedge classify ({cli_figs['images']} JPEG scenes)",
         "",
-        f"- workers 1: {cli_figs['images_per_s_workers_1']:.1f} images/s; workers 2: {cli_figs['images_per_s_workers_2']:.1f} images/s; "
+        f"- workers 1: {cli_figs['images_per_s_workers_1']:.1f} images/s; "
+        f"workers 2: {cli_figs['images_per_s_workers_2']:.1f} images/s; "
         f"speed-up {cli_figs['speedup_2_workers']:.2f}x",
         f"- cold start (import + model load + first result, one image): {cli_figs['cold_start_s']:.2f} s median of 5; "
         f"TensorFlow imported: {cli_figs['tensorflow_imported']}",
@@ -363,11 +370,14 @@ def report(info, rows, layers, pipe, cli_figs, phys, train_figs) -> str:
     md += [
         "## 5. Physical context",
         "",
-        f"- {phys['macs'] / 1e6:.2f} M MACs per digit; the edge runtime reaches {phys['achieved_gmac_s']:.2f} GMAC/s on one core"
+        f"- {phys['macs'] / 1e6:.2f} M MACs per digit; the edge runtime "
+        f"reaches {phys['achieved_gmac_s']:.2f} GMAC/s on one core"
         + (
             f" = {100 * phys['fraction_int8_peak']:.0f}% of this core's nominal int8 peak; the fastest float peer "
-            f"{phys['float_peer_gmac_s']:.1f} GMAC/s = {100 * phys['fraction_fp32_peak_float_peer']:.0f}% of its fp32 peak "
-            f"(peaks for two {phys['vector_bits']}-bit vector ports at the {info.get('mhz', 0):.0f} MHz /proc/cpuinfo reports; "
+            f"{phys['float_peer_gmac_s']:.1f} GMAC/s = "
+            f"{100 * phys['fraction_fp32_peak_float_peer']:.0f}% of its fp32 peak "
+            f"(peaks for two {phys['vector_bits']}-bit vector ports at "
+            f"the {info.get('mhz', 0):.0f} MHz /proc/cpuinfo reports; "
             f"a core that turbos above it makes the true fractions lower, as a figure above 100% shows)"
             if phys["fraction_int8_peak"]
             else ""

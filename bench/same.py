@@ -46,7 +46,9 @@ sets["samples"] = [cv2.imread(str(p)) for p in samples]
 rng = np.random.default_rng(11)
 sets["clean"] = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean").image for _ in range(count)]
 sets["hard"] = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "hard").image for _ in range(count)]
-sets["light-on-dark"] = [255 - make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "hard").image for _ in range(count // 2)]
+half = count // 2
+x, y = mnist.x_test, mnist.y_test
+sets["light-on-dark"] = [255 - make_scene(x, y, rng, (640, 480), "hard").image for _ in range(half)]
 sets["1280x720"] = [make_scene(mnist.x_test, mnist.y_test, rng, (1280, 720), "hard").image for _ in range(count // 2)]
 out = {}
 for name, images in sets.items():

@@ -28,7 +28,10 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--data",
-        help="MNIST .npz or IDX folder; default $DIGITEDGE_MNIST, ../shared/datasets/mnist.npz, Keras' cache, else Keras' download",
+        help=(
+            "MNIST .npz or IDX folder; default $DIGITEDGE_MNIST, "
+            "../shared/datasets/mnist.npz, Keras' cache, else Keras' download"
+        ),
     )
     p.add_argument("--qat-epochs", type=int, default=1, help="quantization-aware fine-tuning epochs (default 1)")
     p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate")
@@ -40,7 +43,10 @@ def parser() -> argparse.ArgumentParser:
         "--max-false-accept",
         type=float,
         default=0.015,
-        help="false-accept rate on validation non-digits (training fonts) the not-a-digit threshold aims for; unseen fonts pass a little more often (default 0.015, for 2%% on unseen ones)",
+        help=(
+            "false-accept rate on validation non-digits (training fonts) the not-a-digit threshold "
+            "aims for; unseen fonts pass a little more often (default 0.015, for 2%% on unseen ones)"
+        ),
     )
     p.add_argument(
         "--max-false-reject",

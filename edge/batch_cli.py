@@ -24,7 +24,8 @@ def parser() -> argparse.ArgumentParser:
         '"lines", "error"} or CSV (path, lines, digit count, error). Re-running with the same '
         "--out skips files already done.",
         epilog="exit codes: 0 all files read, 1 some files failed, 2 usage error or unusable model, "
-        "3 no TFLite interpreter installed, 74 the output could not be written (full disk, closed pipe; rows before stay "
+        "3 no TFLite interpreter installed, 74 the output could "
+        "not be written (full disk, closed pipe; rows before stay "
         "whole), 130 interrupted by Ctrl-C or SIGTERM (output stays valid; rerun to resume)",
     )
     p.add_argument("paths", nargs="+", help="image files and/or folders")

@@ -125,7 +125,8 @@ class Server(ThreadingHTTPServer):
         if not self.slots.acquire(blocking=False):
             with contextlib.suppress(OSError):
                 request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\nRetry-After: 1\r\n\r\n"
                 )
             self.shutdown_request(request)
             return
@@ -254,7 +255,9 @@ def make_handler(
             try:
                 while not live.stopped.is_set():
                     with live.cond:
-                        live.cond.wait_for(lambda: live.jpeg is not seen or not live.state["camera"], timeout=5)
+                        live.cond.wait_for(
+                            lambda seen=seen: live.jpeg is not seen or not live.state["camera"], timeout=5
+                        )
                         jpeg = seen = live.jpeg
                     if jpeg is None or not live.state["camera"]:
                         return

@@ -21,13 +21,19 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--data",
-        help="MNIST .npz (Keras keys) or folder of IDX files; default $DIGITEDGE_MNIST, ../shared/datasets/mnist.npz, Keras' cache, else Keras' download",
+        help=(
+            "MNIST .npz (Keras keys) or folder of IDX files; default $DIGITEDGE_MNIST, "
+            "../shared/datasets/mnist.npz, Keras' cache, else Keras' download"
+        ),
     )
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="run folder to write (default: runs/latest)")
     p.add_argument(
         "--arch",
         default="wide-bn",
-        help="network: wide-bn (default, the bundled one), wide (the same without batch norm), edge (a third of the MACs), all camera-robust with a not-a-digit class; or seed (the reference network)",
+        help=(
+            "network: wide-bn (default, the bundled one), wide (the same without batch norm), edge (a third "
+            "of the MACs), all camera-robust with a not-a-digit class; or seed (the reference network)"
+        ),
     )
     p.add_argument("--epochs", type=int, help="default: the architecture's (seed 20, edge 15, wide 20, wide-bn 40)")
     p.add_argument("--batch-size", type=int, help="default: the architecture's (seed 32, edge 64)")
@@ -44,7 +50,10 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--usps",
-        help="USPS .npz (x 16x16, y, split): its train digits join MNIST's, a second population of writers, and USPS test is reported",
+        help=(
+            "USPS .npz (x 16x16, y, split): its train digits join MNIST's, "
+            "a second population of writers, and USPS test is reported"
+        ),
     )
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same model")

@@ -132,7 +132,7 @@ def test_bombs_in_every_format_are_refused_in_little_memory(tmp_path):
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent (pytest,
     # large after training a model), while VmHWM belongs to this process's own memory.
     code = (
-        "import sys; from edge.cli import main; rc = main(['classify', sys.argv[1]]);"
+        "import sys; from digitedge.edge.cli import main; rc = main(['classify', sys.argv[1]]);"
         "hwm = next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM'));"
         "print('maxrss', hwm, file=sys.stderr); sys.exit(rc)"
     )

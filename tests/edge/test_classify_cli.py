@@ -128,7 +128,7 @@ def test_a_corrupt_model_is_one_line_exit_2(tmp_path):
 
 def test_edge_path_never_imports_tensorflow_or_train():
     code = (
-        "import sys; from edge.cli import main; "
+        "import sys; from digitedge.edge.cli import main; "
         f"rc = main(['classify', {str(SAMPLES / 'clean-1.jpg')!r}]); "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tf_keras', 'keras', 'train', 'convert')]; "
         "print('LOADED', bad, file=sys.stderr); sys.exit(rc or bool(bad))"

@@ -119,7 +119,9 @@ def test_unreadable_file():
             if not shutil.which("setpriv"):
                 pytest.skip("running as root without setpriv: cannot make a file unreadable")
             prefix = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
-            if subprocess.run([*prefix, sys.executable, "-c", "import edge.batch"], capture_output=True).returncode:
+            if subprocess.run(
+                [*prefix, sys.executable, "-c", "import digitedge.edge.batch"], capture_output=True
+            ).returncode:
                 pytest.skip("user nobody cannot read this checkout or its venv, so cannot run the check")
         res = subprocess.run([*prefix, sys.executable, "-m", "digitedge", "classify", str(secret)], capture_output=True)
         assert res.returncode == 1, res.stderr
@@ -132,7 +134,7 @@ def _folder_of_copies(tmp_path, n):
     d = tmp_path / "many"
     d.mkdir()
     for i in range(n):
-        shutil.copy(REPO / "samples" / ("clean-%d.jpg" % (i % 4 + 1)), d / f"img{i:03d}.jpg")
+        shutil.copy(REPO / "samples" / f"clean-{i % 4 + 1}.jpg", d / f"img{i:03d}.jpg")
     return d
 
 

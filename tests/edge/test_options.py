@@ -54,13 +54,11 @@ def test_a_phone_photo_stored_sideways_reads_upright(tmp_path, mnist):
 def test_rotate_auto_reads_a_sideways_page_from_the_command_line(tmp_path, mnist):
     scene = make_scene(mnist.x_test, mnist.y_test, np.random.default_rng(9), (640, 480), "clean", n_lines=2)
     cv2.imwrite(str(tmp_path / "sideways.png"), cv2.rotate(scene.image, cv2.ROTATE_90_CLOCKWISE))
-    run = lambda *opts: json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "digitedge", "classify", str(tmp_path / "sideways.png"), *opts],
-            capture_output=True,
-            text=True,
-        ).stdout
-    )["lines"]
+
+    def run(*opts: str) -> list[str]:
+        cmd = [sys.executable, "-m", "digitedge", "classify", str(tmp_path / "sideways.png"), *opts]
+        return json.loads(subprocess.run(cmd, capture_output=True, text=True).stdout)["lines"]
+
     assert run("--rotate", "auto") == run("--rotate", "90") == scene.lines
     assert run() != scene.lines
 

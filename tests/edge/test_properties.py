@@ -135,7 +135,7 @@ def _merge_by_restarting(comps: list[tuple[int, Box]], min_height: int) -> list[
     """The merge rule stated plainly: merge the first joining pair, start over, until none."""
     groups = [([i], b, b.h) for i, b in sorted(comps, key=lambda c: -c[1].area)]
     while True:
-        for a, b in ((a, b) for a in range(len(groups)) for b in range(a + 1, len(groups))):
+        for a, b in ((i, j) for i in range(len(groups)) for j in range(i + 1, len(groups))):
             (ia, ba, ta), (ib, bb, tb) = groups[a], groups[b]
             overlap = min(ba.x + ba.w, bb.x + bb.w) - max(ba.x, bb.x)
             gap = max(ba.y, bb.y) - min(ba.y + ba.h, bb.y + bb.h)

@@ -39,7 +39,7 @@ def request(port, method="GET", path="/", host=None, headers=None, body=None):
 
 
 def test_a_rebound_name_is_refused_an_address_or_a_known_name_is_not(served):
-    assert request(served, host="attacker.example:%d" % served)[0] == 403
+    assert request(served, host=f"attacker.example:{served}")[0] == 403
     assert request(served, path="/api/state", host="attacker.example")[0] == 403
     for host in (f"127.0.0.1:{served}", f"localhost:{served}", "pi.local", f"[::1]:{served}", "192.168.1.20:8000"):
         assert request(served, host=host)[0] == 200, host
