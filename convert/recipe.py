@@ -108,9 +108,9 @@ def convert(cfg: ConvertConfig) -> dict:
 
     # Fine-tune on the very mixture training used (augmented digits, negatives), with fresh
     # epochs numbered after training's, so the not-a-digit class is not forgotten.
-    mixture = EpochData(tcfg, mnist, data, fashion_train)
+    mixture, trained = EpochData(tcfg, mnist, data, fashion_train), tcfg.epochs or 0
     qat = quantize_aware(
-        logit_model, (mixture(tcfg.epochs + e) for e in range(cfg.qat_epochs)), cfg.batch_size, cfg.learning_rate
+        logit_model, (mixture(trained + e) for e in range(cfg.qat_epochs)), cfg.batch_size, cfg.learning_rate
     )
     rng = np.random.default_rng(cfg.seed)
     calib = data.x_train[rng.choice(len(data.x_train), min(cfg.calibration, len(data.x_train)), replace=False)]

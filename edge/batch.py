@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 
@@ -157,7 +157,7 @@ def run(
         return
     ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
     init = (model, recognizer_kwargs, annotate, os.getpid())
-    todo, suspects = deque(items), deque()
+    todo, suspects = deque(items), deque[Item]()
     while todo or suspects:
         with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=init) as pool:
             if suspects:  # alone in the pool: if it dies now, it is the culprit
@@ -167,7 +167,7 @@ def run(
                 except BrokenProcessPool:
                     yield result_row(item.path, None, "worker process crashed while reading this file")
                 continue
-            window: deque = deque()  # (item, future), in output order
+            window: deque[tuple[Item, Any]] = deque()  # (item, future), in output order
             try:
                 while todo or window:
                     while todo and len(window) < 2 * workers:
@@ -189,7 +189,7 @@ def format_row(row: dict[str, Any], fmt: str) -> str:
         buf = io.StringIO()
         fields = [row["path"], " ".join(row["lines"]), len(row["digits"]), row["error"] or ""]
         # QUOTE_MINIMAL quotes a lone \r only when the line ends in one; a path holding one must be quoted
-        quoting = csv.QUOTE_NONNUMERIC if "\r" in row["path"] else csv.QUOTE_MINIMAL
+        quoting: Literal[0, 1, 2, 3] = csv.QUOTE_NONNUMERIC if "\r" in row["path"] else csv.QUOTE_MINIMAL
         csv.writer(buf, lineterminator="\n", quoting=quoting).writerow(fields)
         return buf.getvalue()
     text = " | ".join(row["lines"]) if row["lines"] else "(no digits)"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from digitedge.edge import batch
 from digitedge.edge.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE
@@ -72,7 +74,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_intermixed_args(argv)  # paths may come before and after options
-    sys.stdout.reconfigure(errors="surrogateescape")  # non-UTF-8 file names pass through as bytes
+    if isinstance(sys.stdout, io.TextIOWrapper):  # non-UTF-8 file names pass through as bytes
+        sys.stdout.reconfigure(errors="surrogateescape")
     if args.workers < 1:
         print(f"digitedge classify: --workers must be >= 1, got {args.workers}", file=sys.stderr)
         return EXIT_USAGE
@@ -112,7 +115,7 @@ def main(argv: list[str]) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             done = batch.done_paths(args.out, fmt)
             fresh = not args.out.exists() or args.out.stat().st_size == 0
-            sink = open(args.out, "a", encoding="utf-8", errors="surrogateescape", newline="")
+            sink: TextIO = open(args.out, "a", encoding="utf-8", errors="surrogateescape", newline="")
             if fmt == "csv" and fresh:
                 sink.write(",".join(batch.CSV_FIELDS) + "\n")
         except OSError as exc:

@@ -59,7 +59,8 @@ class _Reader(threading.Thread):
 
     def __init__(self, cap: Any) -> None:
         super().__init__(daemon=True, name="digitedge-reader")
-        self.cap, self.frames, self.stopped = cap, queue.Queue(maxsize=1), threading.Event()
+        self.cap, self.stopped = cap, threading.Event()
+        self.frames: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=1)
 
     def stop(self) -> None:
         """Ask the reader to end and release its capture; never blocks."""

@@ -14,7 +14,14 @@ from typing import IO
 
 import cv2
 
-from digitedge.edge.camera import MAX_SECONDS, MIN_SECONDS, SourceError, StableReading, check_seconds, open_source
+from digitedge.edge.camera import (
+    MAX_SECONDS,
+    MIN_SECONDS,
+    SourceError,
+    StableReading,
+    check_seconds,
+    open_source,
+)
 from digitedge.edge.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
 from digitedge.edge.recognize import MIN_CONFIDENCE
 from digitedge.edge.segment import SegmentConfig
@@ -106,7 +113,8 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
     status, n = EXIT_OK, 0
     with ExitStack() as stack:
-        source = stack.enter_context(open_source(args.source, args.loop, args.read_timeout, args.reconnect_tries))
+        source = open_source(args.source, args.loop, args.read_timeout, args.reconnect_tries)
+        stack.enter_context(source)
         out: IO[str] = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "a", encoding="utf-8"))
         # One run record per start: a JSONL appended to across restarts says where frame 0 begins again.
         meta = recognizer.classifier.metadata
@@ -157,7 +165,7 @@ def main(argv: list[str]) -> int:
                     if args.record:
                         if writer is None:
                             writer = cv2.VideoWriter(
-                                str(args.record), cv2.VideoWriter_fourcc(*"MJPG"), 15, shown.shape[1::-1]
+                                str(args.record), cv2.VideoWriter.fourcc(*"MJPG"), 15, shown.shape[1::-1]
                             )
                             stack.callback(writer.release)
                         writer.write(shown)

@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     from digitedge.edge.model import ModelError
 
     try:
-        return getattr(importlib.import_module(module), func)(rest)
+        status: int = getattr(importlib.import_module(module), func)(rest)
+        return status
     except KeyboardInterrupt:
         print("digitedge: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

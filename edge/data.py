@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Digit:
     label: int
     confidence: float
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"box": self.box.as_list(), "label": self.label, "confidence": round(self.confidence, 4)}
 
 
@@ -66,7 +67,7 @@ class Recognition:
         digits = tuple(Digit(d.box.scaled(f), d.label, d.confidence) for d in self.digits)
         return Recognition(width, height, digits, self.lines)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "width": self.width,
             "height": self.height,

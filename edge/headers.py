@@ -9,6 +9,7 @@ decoded whose size is unknown. A JPEG's EXIF orientation is read on the same wal
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,8 @@ def read_header(data: bytes | np.ndarray) -> Header:
     if reader is None:
         raise UnsizedImage("no image format whose size can be read before decoding")
     try:
-        return Header(*reader(b), jpeg=reader is _jpeg)
+        width, height, *orientation = reader(b)
+        return Header(width, height, orientation[0] if orientation else 1, jpeg=reader is _jpeg)
     except UnsizedImage:
         raise
     except (IndexError, ValueError) as exc:
@@ -209,7 +211,7 @@ def _avif(b: bytes) -> tuple[int, int]:
     return max(w for w, _ in sizes), max(h for _, h in sizes)
 
 
-_READERS = [
+_READERS: list[tuple[bytes, Callable[[bytes], tuple[int, ...]]]] = [
     (b"\x89PNG\r\n\x1a\n", _png),
     (b"\xff\xd8", _jpeg),
     (b"BM", _bmp),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -103,7 +104,7 @@ _REDUCED = {
 }
 
 # EXIF orientation -> how to turn the stored pixels upright
-_UPRIGHT = {
+_UPRIGHT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
     2: lambda im: cv2.flip(im, 1),
     3: lambda im: cv2.rotate(im, cv2.ROTATE_180),
     4: lambda im: cv2.flip(im, 0),

@@ -72,12 +72,11 @@ def run_batch(interpreter: Any, batch: np.ndarray) -> np.ndarray:
     out = interpreter.get_output_details()[0]
     q = interpreter.get_tensor(out["index"])
     scale, zero = out["quantization"]
-    if scale:
-        return scale * (q.astype(np.float32) - zero)
-    return q.astype(np.float32)
+    real: np.ndarray = scale * (q.astype(np.float32) - zero) if scale else q.astype(np.float32)
+    return real
 
 
-def _quantize(batch: np.ndarray, detail: dict) -> np.ndarray:
+def _quantize(batch: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     """Bytes (0..255 pixel values) -> the model's input dtype and scale."""
     dtype = detail["dtype"]
     scale, zero = detail["quantization"]
@@ -87,4 +86,5 @@ def _quantize(batch: np.ndarray, detail: dict) -> np.ndarray:
     if not scale:
         return real.astype(dtype)
     info = np.iinfo(dtype)
-    return np.clip(np.round(real / scale + zero), info.min, info.max).astype(dtype)
+    quantized: np.ndarray = np.clip(np.round(real / scale + zero), info.min, info.max).astype(dtype)
+    return quantized

@@ -109,7 +109,8 @@ def decide(probs: np.ndarray, labels: list[int | None], none_threshold: float | 
     picks the threshold that keeps false rejects lowest at the target false-accept rate, which
     may call fewer crops "not a digit" than argmax does, or more."""
     if none_threshold is None or None not in labels:
-        return probs.argmax(axis=1)
+        best: np.ndarray = probs.argmax(axis=1)
+        return best
     none = labels.index(None)
     digits = probs.copy()
     digits[:, none] = -1.0
@@ -121,7 +122,8 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     int8 probabilities, whose 1/256 steps would leave nothing for calibration to work on."""
     z = logits / temperature
     z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
+    probs: np.ndarray = z / z.sum(axis=1, keepdims=True)
+    return probs
 
 
 @dataclass(frozen=True)

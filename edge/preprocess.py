@@ -63,7 +63,8 @@ def prepare(ink: np.ndarray) -> np.ndarray:
 @functools.cache
 def _stretch(peak: int) -> np.ndarray:
     """Lookup table taking ink level `peak` to 255: the same bytes as computing every pixel."""
-    return np.clip(np.arange(256, dtype=np.float32) * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
+    table: np.ndarray = np.clip(np.arange(256, dtype=np.float32) * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8)
+    return table
 
 
 def prepare_batch(images: np.ndarray) -> np.ndarray:

@@ -25,8 +25,8 @@ from digitedge.edge.images import to_gray
 from digitedge.edge.lines import group_lines, read_line
 from digitedge.edge.model import Classifier, Prediction
 from digitedge.edge.preprocess import SIZE, prepare
-from digitedge.edge.segment import Mark, SegmentConfig, find_marks, ink_map
-from digitedge.edge.view import View, look, sheet
+from digitedge.edge.segment import Mark, SegmentConfig, find_marks, ink_map, sheet
+from digitedge.edge.view import View, look
 
 WIDE = 0.8  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
@@ -294,8 +294,10 @@ def ink_points(mark: Mark) -> np.ndarray:
     """The corners of a mark's clear-ink pixels, (N, 2) x, y: its outline, to be mapped
     elsewhere (a turned view's box of a thin 1 would be far wider than the 1)."""
     contours = cv2.findContours(_clear(mark), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
-    xy = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float32) + np.float32([mark.box.x, mark.box.y])
-    return np.concatenate([xy, xy + np.float32([1, 0]), xy + np.float32([0, 1]), xy + 1])
+    xy = np.concatenate([c.reshape(-1, 2) for c in contours]).astype(np.float32) + np.array(
+        [mark.box.x, mark.box.y], np.float32
+    )
+    return np.concatenate([xy, xy + np.array([1, 0], np.float32), xy + np.array([0, 1], np.float32), xy + 1])
 
 
 def in_a_number(box: Box, sure: list[Box]) -> bool:

@@ -211,8 +211,8 @@ def find_marks(
     if (welded := np.flatnonzero(_holds_clear_ink(ink, labels, boxes, high, wide))).size:
         faint = (low + high) // 2
         for i in welded.tolist():
-            box = _rows_cols(boxes[i])
-            mask[box][(labels[box] == i) & (ink[box] <= faint)] = 0
+            where_i = _rows_cols(boxes[i])
+            mask[where_i][(labels[where_i] == i) & (ink[where_i] <= faint)] = 0
         labels, boxes = _components(mask)
     # Specks are shorter than a third of the smallest digit or hold fewer than 4 px (an
     # 8-connected piece 4 px long or tall holds at least 4: only shorter ones are counted).
@@ -256,7 +256,8 @@ def _remove_lines(mask: np.ndarray, size: int) -> bool:
 
     Lines are thin: they are looked for among the thin parts of the marks (a bold digit
     holds straight paths of any slope), and a segment as thick as a bold stroke is none."""
-    thin = mask & ~cv2.morphologyEx(mask, cv2.MORPH_OPEN, _BOLD)
+    opened: np.ndarray = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _BOLD)
+    thin = mask & ~opened
     length = int(LINE_LENGTH * size)
     segments = cv2.HoughLinesP(
         thin, 1, np.pi / 360, max(20, length // 2), minLineLength=length, maxLineGap=max(3, size // 20)
@@ -328,7 +329,8 @@ def _holds_clear_ink(
     ids = np.flatnonzero(which)
     if len(ids) > 24:
         strong[labels[cv2.threshold(ink, high - 1, 1, cv2.THRESH_BINARY)[1].view(bool)]] = True  # ink >= high
-        return strong & which
+        held: np.ndarray = strong & which
+        return held
     for i in ids.tolist():
         box = _rows_cols(boxes[i])
         strong[i] = cv2.minMaxLoc(ink[box], (labels[box] == i).view(np.uint8))[1] >= high
@@ -383,11 +385,12 @@ def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[l
         gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
         tall = np.maximum(a[..., 4], b[..., 4])
         height = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
-        return (
+        join: np.ndarray = (
             (overlap >= 0.6 * np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0]))
             & (gap <= 0.3 * np.maximum(tall, min_height))
             & (height <= 1.6 * tall)
         )
+        return join
 
     pairs = np.triu(joins(g[:, None], g[None]), 1)
     while (first := np.flatnonzero(pairs)).size:

@@ -248,18 +248,18 @@ def make_handler(
             self._json(HTTPStatus.OK, row)
 
         def _stream(self) -> None:
+            assert live is not None  # routed here only when a camera runs
+            feed = live
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
             self.end_headers()
-            seen = None
+            seen: bytes | None = None
             try:
-                while not live.stopped.is_set():
-                    with live.cond:
-                        live.cond.wait_for(
-                            lambda seen=seen: live.jpeg is not seen or not live.state["camera"], timeout=5
-                        )
-                        jpeg = seen = live.jpeg
-                    if jpeg is None or not live.state["camera"]:
+                while not feed.stopped.is_set():
+                    with feed.cond:
+                        feed.cond.wait_for(lambda: feed.jpeg is not seen or not feed.state["camera"], timeout=5)  # noqa: B023
+                        jpeg = seen = feed.jpeg
+                    if jpeg is None or not feed.state["camera"]:
                         return
                     self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg))
                     self.wfile.write(jpeg + b"\r\n")

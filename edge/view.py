@@ -7,6 +7,7 @@ turned by quarter turns. Boxes found in the view go back to the frame with `to_f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -65,10 +66,10 @@ def look(
 
 
 # Quarter turns counter-clockwise of a w x h image, as affines on pixel-edge coordinates.
-_QUARTER = {
-    1: lambda w, h: np.float32([[0, 1, 0], [-1, 0, w]]),
-    2: lambda w, h: np.float32([[-1, 0, w], [0, -1, h]]),
-    3: lambda w, h: np.float32([[0, -1, h], [1, 0, 0]]),
+_QUARTER: dict[int, Callable[[int, int], np.ndarray]] = {
+    1: lambda w, h: np.array([[0, 1, 0], [-1, 0, w]], np.float32),
+    2: lambda w, h: np.array([[-1, 0, w], [0, -1, h]], np.float32),
+    3: lambda w, h: np.array([[0, -1, h], [1, 0, 0]], np.float32),
 }
 _ROTATE = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
 
@@ -87,4 +88,5 @@ def _rotation(w: int, h: int, angle: float) -> tuple[np.ndarray, tuple[int, int]
 def _compose(second: np.ndarray, first: np.ndarray) -> np.ndarray:
     """The 2x3 affine applying `first`, then `second`."""
     a = np.vstack([second, [0, 0, 1]]) @ np.vstack([first, [0, 0, 1]])
-    return a[:2].astype(np.float32)
+    composed: np.ndarray = a[:2].astype(np.float32)
+    return composed

@@ -68,7 +68,7 @@ def _stroke(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _camera(ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Blur, faint contrast and sensor noise."""
-    out = ink.astype(np.float32)
+    out: np.ndarray = ink.astype(np.float32)
     if rng.random() < 0.4:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.4, 1.2))
     out *= rng.uniform(0.5, 1.0)
@@ -134,10 +134,9 @@ def _photo_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     gray = (rng.uniform(0.75, 1.0) + ramp) * (1 - rng.uniform(0.6, 0.95) * page)
     gray = cv2.GaussianBlur(gray, (0, 0), rng.uniform(0.3, 1.0)) + rng.normal(0, rng.uniform(0.005, 0.03), gray.shape)
     photo = np.clip(gray * 255, 0, 255).astype(np.uint8)
-    photo = cv2.imdecode(
-        cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])[1], cv2.IMREAD_GRAYSCALE
-    )
-    marks = find_marks(photo)
+    jpeg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])[1]
+    decoded = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)
+    marks = find_marks(decoded) if decoded is not None else []
     return max(marks, key=lambda m: m.box.area).ink if marks else None
 
 
@@ -187,7 +186,7 @@ def _font_text(rng: np.random.Generator, fonts: tuple[Path, ...]) -> np.ndarray:
     font = ImageFont.truetype(str(fonts[int(rng.integers(len(fonts)))]), int(rng.integers(24, 64)))
     chars = _chars(rng)
     left, top, right, bottom = font.getbbox(chars)
-    canvas = Image.new("L", (right - left + 8, bottom - top + 8))
+    canvas = Image.new("L", (int(right - left) + 8, int(bottom - top) + 8))
     ImageDraw.Draw(canvas).text((4 - left, 4 - top), chars, fill=255, font=font)
     return _warp(np.asarray(canvas), rng, rot=12, shear=0.3)
 

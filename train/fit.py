@@ -136,6 +136,7 @@ def fit(
 ) -> dict[str, list[float]]:
     """One Keras fit call per epoch (fresh data each time), learning rate on a cosine schedule
     from `cfg.learning_rate` down to 5% of it; progress goes to stderr."""
+    assert cfg.epochs is not None, "fit takes a resolved config"
     history: dict[str, list[float]] = {}
     verbose = 1 if sys.stderr.isatty() else 2
     with contextlib.redirect_stdout(sys.stderr):
@@ -229,6 +230,7 @@ def train(cfg: TrainConfig) -> dict:
     fit_started = time.time()
     history = fit(model, cfg, EpochData(cfg, mnist, data, fashion_train), (x_val, y_val))
     fit_seconds = time.time() - fit_started
+    seen = len(data.x_train) * (1 + (cfg.negatives or 0)) * (cfg.epochs or 0)  # digits and negatives, all epochs
 
     figures, _ = evaluate(
         lambda x: predict(model, x),
@@ -250,7 +252,7 @@ def train(cfg: TrainConfig) -> dict:
         "data_sha256": mnist.sha256(),
         "preprocess_version": PREPROCESS_VERSION,
         "train_seconds": round(fit_seconds, 1),
-        "train_images_per_second": round(len(data.x_train) * (1 + cfg.negatives) * cfg.epochs / fit_seconds, 1),
+        "train_images_per_second": round(seen / fit_seconds, 1),
         "wall_seconds": round(time.time() - started, 1),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
     }

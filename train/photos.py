@@ -18,14 +18,19 @@ the upright set; other kinds (a canvas export) are scored apart.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from digitedge.edge.recognize import Recognizer
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,8 @@ def summarize(scores: list[PhotoScore]) -> dict[str, float]:
         groups[s.photo.group].append(s)
 
     def mean(f: Callable[[PhotoScore], float], keep: Callable[[PhotoScore], bool] = lambda s: True) -> float:
-        per_group = [[f(s) for s in g if keep(s)] for g in groups.values()]
-        per_group = [sum(v) / len(v) for v in per_group if v]
+        kept = [[f(s) for s in g if keep(s)] for g in groups.values()]
+        per_group = [sum(v) / len(v) for v in kept if v]
         return sum(per_group) / len(per_group) if per_group else 1.0
 
     recall, precision = mean(lambda s: s.recall), mean(lambda s: s.precision, lambda s: s.predicted_digits > 0)
@@ -137,6 +142,13 @@ def evaluate(read: Callable[[Path], Iterable[str]], photos: list[Photo]) -> tupl
     return summarize(scores), scores
 
 
+def _read(recognizer: Recognizer, options: dict[str, Any], path: Path) -> tuple[str, ...]:
+    """The lines `recognizer` reads in the image at `path`, with `options` for `recognize`."""
+    from digitedge.edge.images import read_image
+
+    return recognizer.recognize(read_image(path), **options).lines
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print real-photo figures of `digitedge classify`'s defaults as JSON lines."""
     p = argparse.ArgumentParser(prog="python -m digitedge.train.photos", description=__doc__.split("\n\n")[0])
@@ -144,7 +156,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help="int8 model (default: the bundled one)")
     p.add_argument("--show", action="store_true", help="also print each photo's reading (stderr)")
     args = p.parse_args(argv)
-    from digitedge.edge.images import read_image
     from digitedge.edge.recognize import Recognizer
 
     try:
@@ -158,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         ("rotated photos, rotate=auto", [p for p in photos if p.rotated and p.kind == "photo"], {"rotate": "auto"}),
         ("not photos", [p for p in photos if p.kind != "photo"], {}),
     ):
-        figures, scores = evaluate(lambda path, o=options: recognizer.recognize(read_image(path), **o).lines, chosen)
+        figures, scores = evaluate(functools.partial(_read, recognizer, options), chosen)
         print(json.dumps({"set": name, **{k: round(v, 4) for k, v in figures.items()}}))
         if args.show:
             for s in scores:

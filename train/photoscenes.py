@@ -78,7 +78,7 @@ def _paper(
     h: int, w: int, rng: np.random.Generator, rule: str, spacing: float, top: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """(paper colour, BGR 0..1; line alpha 0..1) for plain, ruled or grid paper."""
-    colour = np.float32([0.55, 0.85, 0.95]) if rng.random() < 0.2 else np.float32(rng.uniform(0.88, 1.0, 3))
+    colour = np.array([0.55, 0.85, 0.95], np.float32) if rng.random() < 0.2 else np.float32(rng.uniform(0.88, 1.0, 3))
     paper = np.ones((h, w, 3), np.float32) * colour
     lines = np.zeros((h, w), np.float32)
     strength = float(rng.uniform(0.25, 0.6))
@@ -134,8 +134,9 @@ def make_photo(
             truth.append((li, int(labels[i])))
             owner[y : y + ph, x : x + pw][patch > 0.3] = len(truth)
             x += pw + int(gap * rng.uniform(0.7, 1.3))
-    page = paper * (1 - rules[..., None] * np.float32([0.2, 0.5, 0.6]))  # printed lines: faint blue-grey
-    page = page * (1 - darkness * alpha[..., None]) + darkness * alpha[..., None] * np.float32(ink) / 255
+    # printed lines: faint blue-grey
+    page: np.ndarray = paper * (1 - rules[..., None] * np.array([0.2, 0.5, 0.6], np.float32))
+    page = page * (1 - darkness * alpha[..., None]) + darkness * alpha[..., None] * np.array(ink, np.float32) / 255
     image, owner, shot = _camera(page, owner, rng, (W, H))
     pen_kind = "thin" if pen < 2.5 else "marker" if pen >= 0.08 * height else "pen"
     ink_kind = next(k for k, v in INKS.items() if v == ink)
@@ -153,7 +154,7 @@ def make_photo(
 
 def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     """A dark desk with a grain, 0..1 BGR."""
-    grain = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.8, 2.5))
+    grain: np.ndarray = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.8, 2.5))
     grain /= max(float(grain.std()), 1e-6)
     level = rng.uniform(0.08, 0.3)
     tone = np.float32(rng.uniform(0.7, 1.0, 3))
@@ -168,22 +169,25 @@ def _camera(
     size with the sensor's noise and JPEG. Returns (BGR, owner, what the shot shows)."""
     W, H = size
     bh, bw = page.shape[:2]  # the frame is drawn at this size too
-    corners = np.float32([[0, 0], [bw, 0], [bw, bh], [0, bh]])
+    corners = np.array([[0, 0], [bw, 0], [bw, bh], [0, bh]], np.float32)
     desk = rng.random() < 0.5
     if desk:  # a sheet on a desk, covering a third to three quarters of the frame
         cover = rng.uniform(0.55, 0.85)
-        centre = np.float32([bw * rng.uniform(0.4, 0.6), bh * rng.uniform(0.4, 0.6)])
-        quad = centre + np.float32([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * np.float32([bw, bh]) * cover / 2
-        quad += rng.uniform(-0.08, 0.08, (4, 2)).astype(np.float32) * np.float32([bw, bh])
+        centre = np.array([bw * rng.uniform(0.4, 0.6), bh * rng.uniform(0.4, 0.6)], np.float32)
+        quad: np.ndarray = (
+            centre
+            + np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], np.float32) * np.array([bw, bh], np.float32) * cover / 2
+        )
+        quad += rng.uniform(-0.08, 0.08, (4, 2)).astype(np.float32) * np.array([bw, bh], np.float32)
         angle = np.deg2rad(rng.uniform(-12, 12))
-        rot = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], np.float32)
         quad = (quad - centre) @ rot.T + centre
         background = _desk(bh, bw, rng)
     else:  # paper fills the frame, seen a little askew; a sliver of desk may show at its edges
         quad = (
-            np.float32([[-0.04, -0.04], [1.04, -0.04], [1.04, 1.04], [-0.04, 1.04]])
+            np.array([[-0.04, -0.04], [1.04, -0.04], [1.04, 1.04], [-0.04, 1.04]], np.float32)
             + rng.uniform(-0.04, 0.04, (4, 2)).astype(np.float32)
-        ) * np.float32([bw, bh])
+        ) * np.array([bw, bh], np.float32)
         background = _desk(bh, bw, rng)
     m = cv2.getPerspectiveTransform(corners, quad.astype(np.float32))
     photo = cv2.warpPerspective(page, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -206,7 +210,7 @@ def _camera(
     photo = cv2.resize(photo, (W, H), interpolation=cv2.INTER_CUBIC)
     owner = cv2.warpPerspective(
         owner.astype(np.float32),
-        np.float32([[W / bw, 0, 0], [0, H / bh, 0], [0, 0, 1]]) @ m,
+        np.array([[W / bw, 0, 0], [0, H / bh, 0], [0, 0, 1]], np.float32) @ m,
         (W, H),
         flags=cv2.INTER_NEAREST,
     ).astype(np.int32)
@@ -215,8 +219,10 @@ def _camera(
     image = cv2.add(photo * 255, noise[..., None].repeat(3, axis=2), dtype=cv2.CV_32F)
     image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
     ok, enc = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
-    shot = {"desk": desk, "shadow": shadowed, "light": round(float(light.mean()), 2)}
-    return cv2.imdecode(enc, cv2.IMREAD_COLOR), owner, shot
+    shot: dict[str, object] = {"desk": desk, "shadow": shadowed, "light": round(float(light.mean()), 2)}
+    decoded = cv2.imdecode(enc, cv2.IMREAD_COLOR)
+    assert decoded is not None, "OpenCV decodes the JPEG it just encoded"
+    return decoded, owner, shot
 
 
 def photo_stream(digits: np.ndarray, labels: np.ndarray, seed: int, size: tuple[int, int] | None = None):

@@ -46,7 +46,7 @@ def _digit_patch(img: np.ndarray, height: int, rng: np.random.Generator) -> np.n
     crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     scale = height / crop.shape[0]
     w = max(2, round(crop.shape[1] * scale))
-    patch = cv2.resize(crop, (w, height), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+    patch: np.ndarray = cv2.resize(crop, (w, height), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
     stroke = rng.uniform(-1, 1.5) * height / 40
     k = int(abs(stroke)) * 2 + 1
     if k > 1:
@@ -96,7 +96,7 @@ def make_scene(
 
     paper = np.full((H, W), rng.uniform(0.85, 1.0) if hard else 1.0, np.float32)
     darkness = rng.uniform(0.6, 0.9) if hard else 1.0
-    gray = paper * (1 - darkness * ink)
+    gray: np.ndarray = paper * (1 - darkness * ink)
     if hard:
         gray *= _lighting(H, W, rng)
         m = _camera_pose(W, H, rng)
@@ -107,7 +107,9 @@ def make_scene(
     image = cv2.cvtColor(np.clip(gray * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
     if hard:
         ok, enc = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 90))])
-        image = cv2.imdecode(enc, cv2.IMREAD_COLOR)
+        decoded = cv2.imdecode(enc, cv2.IMREAD_COLOR)
+        assert decoded is not None, "OpenCV decodes the JPEG it just encoded"
+        image = decoded
 
     return with_truth(Scene(image), truth, owner)
 
@@ -134,8 +136,8 @@ def _camera_pose(W: int, H: int, rng: np.random.Generator) -> np.ndarray:
     """A page seen by a hand-held camera: rotated by up to 8 degrees and tilted (each corner
     moved by up to 5% of the frame), as a 3x3 homography."""
     rot = np.vstack([cv2.getRotationMatrix2D((W / 2, H / 2), rng.uniform(-8, 8), 1.0), [0, 0, 1]])
-    corners = np.float32([[0, 0], [W, 0], [W, H], [0, H]])
-    moved = corners + rng.uniform(-0.05, 0.05, (4, 2)).astype(np.float32) * np.float32([W, H])
+    corners = np.array([[0, 0], [W, 0], [W, H], [0, H]], np.float32)
+    moved = corners + rng.uniform(-0.05, 0.05, (4, 2)).astype(np.float32) * np.array([W, H], np.float32)
     return rot @ cv2.getPerspectiveTransform(corners, moved)
 
 
@@ -145,7 +147,7 @@ def _lighting(H: int, W: int, rng: np.random.Generator) -> np.ndarray:
     a = rng.uniform(0, 2 * np.pi)
     ramp = np.cos(a) * xx / W + np.sin(a) * yy / H
     light = 1 - rng.uniform(0.1, 0.4) * (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
-    shadow = np.zeros((H, W), np.float32)
+    shadow: np.ndarray = np.zeros((H, W), np.float32)
     c = (int(rng.uniform(0, W)), int(rng.uniform(0, H)))
     cv2.ellipse(
         shadow,
@@ -300,12 +302,12 @@ def write_video(
     """A page drifting and shaking slowly in front of the camera; returns its true lines."""
     rng = np.random.default_rng(seed)
     page = make_scene(digits, labels, rng, (480, 360), "clean", n_lines=2)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (480, 360))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (480, 360))
     if not writer.isOpened():
         raise RuntimeError(f"{path}: cannot open a video writer")
     for t in range(frames):
         dx, dy = 6 * np.sin(t / 7), 4 * np.cos(t / 5)
-        m = np.float32([[1, 0, dx], [0, 1, dy]])
+        m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
         frame = cv2.warpAffine(page.image, m, (480, 360), borderMode=cv2.BORDER_REPLICATE)
         noise = rng.normal(0, 4, frame.shape)
         writer.write(np.clip(frame + noise, 0, 255).astype(np.uint8))
