@@ -2,7 +2,8 @@
 
 The exported model takes uint8 28x28x1 bytes exactly as `edge.preprocess.prepare` makes them
 (input scale 1/255, zero point 0), so the device feeds them without any float conversion;
-its output is int8 probabilities that the runtime dequantizes with the model's own scale.
+its output is int8 logits that the runtime dequantizes with the model's own scale, then turns
+into probabilities with the calibrated temperature in the model's metadata.
 """
 
 from __future__ import annotations

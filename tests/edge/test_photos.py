@@ -68,10 +68,10 @@ def test_real_dev_floor(recognizer, real_dev):
     turned, _ = evaluate(
         lambda p: recognizer.recognize(read_image(p), rotate="auto").lines, [p for p in photos if p.rotated]
     )
-    assert upright["f1"] >= 0.88 and upright["exact"] >= 0.3, (
-        upright
-    )  # measured 0.922 / 0.33 (0.466 / 0.22 before this work)
-    assert turned["f1"] >= 0.85, turned  # measured 0.918 (0.156 as stored, before)
+    # The bundled model reads F1 0.922 / 33% exact; without the sheet, polarity and ruled-line
+    # steps it reads 0.47 / 22%, and sideways photos read as stored score 0.16.
+    assert upright["f1"] >= 0.88 and upright["exact"] >= 0.3, upright
+    assert turned["f1"] >= 0.85, turned  # the bundled model: 0.918
 
 
 def test_a_dim_photo_of_paper_is_still_dark_ink_on_paper(recognizer, mnist):

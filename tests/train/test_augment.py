@@ -4,12 +4,16 @@ stay held out."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from digitedge.train import augment
 
 
 def test_font_families_are_split_not_shared():
     seen, held_out = augment.system_fonts(False), augment.system_fonts(True)
+    if not seen and not held_out:
+        pytest.skip("no TrueType/OpenType fonts on this machine: negatives are drawn without text")
+    assert seen and held_out, "a quarter of the families is held out, the rest are for training"
     family = lambda p: p.stem.split("-")[0]  # noqa: E731
     assert not {family(p) for p in seen} & {family(p) for p in held_out}
 
