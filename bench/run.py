@@ -305,7 +305,7 @@ def report(info, rows, layers, pipe, cli_figs, phys, train_figs) -> str:
         "",
         f"Machine: {json.dumps(info)}",
         "",
-        f"Model: the bundled `{Classifier().metadata['arch']}` network; peers converted from its run folder.",
+        f"Model: the bundled `{Classifier().metadata.about['arch']}` network; peers converted from its run folder.",
         "",
         "Command: `python bench/run.py " + " ".join(sys.argv[1:]) + "`",
         "",
@@ -410,7 +410,7 @@ def main() -> int:
     x = prepare_data(mnist, 0, 10, 384).x_test
     info = machine()
     if args.run is None:  # the peers must be the very network the bundled model was made from
-        cmd = shlex.split(Classifier().metadata["train_command"])
+        cmd = shlex.split(Classifier().metadata.about["train_command"])
         args.run = REPO / cmd[cmd.index("--out") + 1]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -421,7 +421,7 @@ def main() -> int:
         pipe = pipeline(mnist, repeats)
         print("command line...", file=sys.stderr)
         cli_figs = cli(mnist, work, 200 if args.quick else 1000)
-    phys = physical(Classifier().metadata["macs"], rows, info)
+    phys = physical(Classifier().metadata.about["macs"], rows, info)
     train_figs = {
         f"runs/{r.name}": json.loads((r / "metrics.json").read_text())
         for r in sorted((REPO / "runs").glob("*"))

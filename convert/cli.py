@@ -8,11 +8,14 @@ import shlex
 import sys
 from pathlib import Path
 
+from digitedge.convert.config import ConvertConfig
 from digitedge.edge.exits import EXIT_OK, EXIT_PARTIAL
 from digitedge.train.cli import run_command
+from digitedge.train.config import TrainConfig
 
 
 def parser() -> argparse.ArgumentParser:
+    D = ConvertConfig(run=Path("runs/latest"))  # every default is the config's own  # noqa: N806
     p = argparse.ArgumentParser(
         prog="digitedge convert",
         description="Quantization-aware fine-tuning of RUN/model.keras, export to a full-integer "
@@ -20,9 +23,7 @@ def parser() -> argparse.ArgumentParser:
         "MNIST test set with the device's interpreter code. Exits 1 if int8 loses more than "
         "--tolerance percentage points against the float model.",
     )
-    p.add_argument(
-        "run", nargs="?", type=Path, default=Path("runs/latest"), help="training run folder (default: runs/latest)"
-    )
+    p.add_argument("run", nargs="?", type=Path, default=D.run, help="training run folder (default: %(default)s)")
     p.add_argument(
         "--out", type=Path, help="output .tflite (default: RUN/model_int8.tflite); metadata goes beside it as .json"
     )
@@ -33,28 +34,41 @@ def parser() -> argparse.ArgumentParser:
             "../shared/datasets/mnist.npz, Keras' cache, else Keras' download"
         ),
     )
-    p.add_argument("--qat-epochs", type=int, default=1, help="quantization-aware fine-tuning epochs (default 1)")
-    p.add_argument("--lr", type=float, default=1e-4, help="fine-tuning learning rate")
-    p.add_argument("--calibration", type=int, default=500, help="representative images for calibration")
     p.add_argument(
-        "--tolerance", type=float, default=0.2, help="allowed int8 accuracy loss in percentage points (default 0.2)"
+        "--qat-epochs",
+        type=int,
+        default=D.qat_epochs,
+        help="quantization-aware fine-tuning epochs (default %(default)s)",
+    )
+    p.add_argument("--lr", type=float, default=D.learning_rate, help="fine-tuning learning rate (default %(default)s)")
+    p.add_argument(
+        "--calibration",
+        type=int,
+        default=D.calibration,
+        help="representative images for the int8 ranges (default %(default)s)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=D.tolerance_pp,
+        help="allowed int8 accuracy loss in percentage points (default %(default)s)",
     )
     p.add_argument(
         "--max-false-accept",
         type=float,
-        default=0.015,
+        default=D.max_false_accept,
         help=(
             "false-accept rate on validation non-digits (training fonts) the not-a-digit threshold "
-            "aims for; unseen fonts pass a little more often (default 0.015, for 2%% on unseen ones)"
+            "aims for; unseen fonts pass a little more often (default %(default)s, for 2%% on unseen ones)"
         ),
     )
     p.add_argument(
         "--max-false-reject",
         type=float,
-        default=0.005,
-        help="share of held-out digits that threshold may reject at most (default 0.005)",
+        default=D.max_false_reject,
+        help="share of held-out digits that threshold may reject at most (default %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=D.seed, help="random seed (default %(default)s)")
     p.add_argument("--limit-train", type=int, help="fine-tune on only the first N training images")
     p.add_argument("--limit-test", type=int, help="verify on only the first N test images")
     return p
@@ -67,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _convert(args: argparse.Namespace, command: str) -> int:
-    from digitedge.convert.recipe import ConvertConfig, VerificationFailed, convert
+    from digitedge.convert.recipe import VerificationFailed, convert
 
     cfg = ConvertConfig(
         run=args.run,
@@ -89,7 +103,7 @@ def _convert(args: argparse.Namespace, command: str) -> int:
     except VerificationFailed as exc:
         print(f"digitedge convert: VERIFICATION FAILED: {exc}", file=sys.stderr)
         return EXIT_PARTIAL
-    print(json.dumps({"model": str(cfg.out or args.run / "model_int8.tflite"), **meta["verification"]}))
+    print(json.dumps({"model": str(cfg.out or args.run / "model_int8.tflite"), **meta.about["verification"]}))
     return EXIT_OK
 
 
@@ -106,8 +120,10 @@ def recipe_main(argv: list[str] | None = None) -> int:
         "--fashion", help="Fashion-MNIST IDX folder for extra negatives (Debian: /usr/share/datasets/fashion-mnist)"
     )
     p.add_argument("--usps", help="USPS .npz: its train digits join MNIST's (a second population of writers)")
-    p.add_argument("--arch", default="wide-bn")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--arch", default=TrainConfig.arch, help="network (default %(default)s; see digitedge train --help)")
+    p.add_argument(
+        "--seed", type=int, default=TrainConfig.seed, help="random seed for both steps (default %(default)s)"
+    )
     p.add_argument("--run", type=Path, default=Path("runs/default"), help="run folder (default runs/default)")
     p.add_argument(
         "--out",

@@ -1,7 +1,8 @@
 """From a training run folder to a verified int8 model with its metadata sidecar.
 
-Steps: load the float model and MNIST, quantization-aware fine-tuning, int8 export, then
-verification on the MNIST test set through the very interpreter code the device runs.
+Steps, one function each: load the run and its data, quantize (QAT, then the int8 export),
+calibrate (temperature, not-a-digit threshold), verify on the MNIST test set through the
+very interpreter code the device runs; then the sidecar is written, once.
 """
 
 from __future__ import annotations
@@ -11,46 +12,36 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from digitedge import edge
 from digitedge.convert.calibrate import ece, fit_temperature
-from digitedge.edge.interpreter import BACKEND, run_batch
-from digitedge.edge.model import INPUT_SHAPE, METADATA_FORMAT, Classifier, read_metadata, softmax, write_metadata
-from digitedge.edge.preprocess import PREPROCESS_VERSION
+from digitedge.convert.config import ConvertConfig
+from digitedge.edge.interpreter import BACKEND, make_interpreter, run_batch
+from digitedge.edge.metadata import ModelMetadata, write_metadata
+from digitedge.edge.model import Classifier, softmax
 from digitedge.train import nets
 from digitedge.train.augment import NOT_A_DIGIT, load_fashion
 from digitedge.train.backend import keras
-from digitedge.train.data import prepare_data
-from digitedge.train.fit import EpochData, TrainConfig, evaluate, load_digits, predict, seed_everything, validation_set
+from digitedge.train.data import Mnist, Prepared, prepare_data
+from digitedge.train.fit import (
+    EpochData,
+    Labelled,
+    TrainConfig,
+    evaluate,
+    load_digits,
+    predict,
+    seed_everything,
+    validation_set,
+)
 
 log = logging.getLogger(__name__)
 
 
 class VerificationFailed(RuntimeError):
     """The int8 model lost more accuracy than allowed; the files are written for inspection."""
-
-
-@dataclass
-class ConvertConfig:
-    """Everything that decides a conversion."""
-
-    run: Path
-    out: Path | None = None  # default: RUN/model_int8.tflite
-    data: str | None = None
-    qat_epochs: int = 1
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    calibration: int = 500
-    tolerance_pp: float = 0.2
-    seed: int = 0
-    limit_train: int | None = None
-    limit_test: int | None = None
-    max_false_reject: float = 0.005  # the not-a-digit threshold may reject at most this share of digits
-    max_false_accept: float = 0.015  # ...to bring negatives' false accepts to this on validation (training
-    # fonts); unseen fonts pass a little more often, and the goal there is 2%
-    command: str = ""
 
 
 def fit_none_threshold(
@@ -70,140 +61,186 @@ def fit_none_threshold(
     return best
 
 
-def int8_logits(model_path: Path, x: np.ndarray, chunk: int = 1000) -> np.ndarray:
-    """Run the exported model over prepared inputs with the device's own interpreter code."""
-    clf = Classifier(model_path)
-    return np.concatenate([run_batch(clf.interpreter, x[i : i + chunk]) for i in range(0, len(x), chunk)])
+class Int8:
+    """The exported model run by the device's own interpreter code (`edge.interpreter`), before
+    its sidecar exists: conversion calibrates and verifies it, then writes the sidecar once."""
+
+    def __init__(self, model_path: Path, chunk: int = 1000) -> None:
+        self.interpreter, self.chunk = make_interpreter(model_path, num_threads=1), chunk
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return np.concatenate(
+            [run_batch(self.interpreter, x[i : i + self.chunk]) for i in range(0, len(x), self.chunk)]
+        )
+
+    def probabilities(self, x: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """What the device reports: softmax of the int8 logits at `temperature`."""
+        return softmax(self.logits(x), temperature)
 
 
-def int8_probabilities(model_path: Path, x: np.ndarray, calibrated: bool = True) -> np.ndarray:
-    """What the device reports: softmax of the int8 logits, calibrated by the metadata's
-    temperature unless `calibrated=False`."""
-    temperature = read_metadata(model_path).get("temperature", 1.0) if calibrated else 1.0
-    return softmax(int8_logits(model_path, x), temperature)
+@dataclass(frozen=True)
+class Inputs:
+    """What conversion starts from: the trained run and the data it was trained on."""
+
+    run: Path
+    tcfg: TrainConfig
+    metrics: dict[str, Any]
+    mnist: Mnist
+    data: Prepared
+    usps_test: Labelled | None
+    fashion_train: np.ndarray | None
+    fashion_test: np.ndarray | None
+    float_model: Any  # keras.Model
+
+    @property
+    def labels(self) -> list[int | None]:
+        return list(self.metrics.get("labels", list(range(10))))
 
 
-def convert(cfg: ConvertConfig) -> dict:
-    """QAT + int8 export + verification; return the metadata written beside the model."""
+@dataclass(frozen=True)
+class Calibration:
+    temperature: float = 1.0
+    none_threshold: float | None = None
+
+
+def convert(cfg: ConvertConfig) -> ModelMetadata:
+    """QAT + int8 export + calibration + verification; return the metadata written beside the
+    model. The sidecar is written once, complete, also when verification fails (for inspection)."""
+    inputs = load_inputs(cfg)
+    out = Path(cfg.out) if cfg.out else inputs.run / "model_int8.tflite"
+    qat, tflite = quantize(cfg, inputs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(tflite)
+    int8 = Int8(out)
+    calibration = calibrate(cfg, inputs, int8)
+    verification = verify(cfg, inputs, qat, int8, calibration, len(tflite))
+    meta = ModelMetadata(
+        labels=tuple(inputs.labels),
+        temperature=calibration.temperature,
+        none_threshold=calibration.none_threshold,
+        about={**provenance(cfg, inputs), "verification": verification},
+    )
+    write_metadata(out, meta)
+    meta = Classifier(out).metadata  # the device loads what was written (with its hash), or says why not
+    doc = {"model": str(out), **meta.to_json()}
+    (inputs.run / "convert.json").write_text(json.dumps(doc, indent=1) + "\n")  # for reports
+    log.info("wrote %s (%d bytes) and %s", out, len(tflite), out.with_suffix(".json"))
+    if not verification["passed"]:
+        raise VerificationFailed(
+            f"int8 accuracy {verification['int8_accuracy']:.4f} is {verification['drop_pp']:.2f} pp below float "
+            f"{verification['float_accuracy']:.4f} (tolerance "
+            f"{cfg.tolerance_pp} pp); model kept at {out} for inspection"
+        )
+    return meta
+
+
+def load_inputs(cfg: ConvertConfig) -> Inputs:
+    """The run folder's model and metrics, and the same data, prepared the same way."""
     run = Path(cfg.run)
     model_file = run / "model.keras"
     if not model_file.is_file():
         raise FileNotFoundError(f"{model_file}: no trained model (run `digitedge train --out {run}` first)")
-    train_metrics = json.loads((run / "metrics.json").read_text())
-    out = Path(cfg.out) if cfg.out else run / "model_int8.tflite"
-
+    metrics = json.loads((run / "metrics.json").read_text())
     seed_everything(cfg.seed)
-    tcfg = TrainConfig(
-        **{**train_metrics["config"], "limit_train": cfg.limit_train, "limit_test": cfg.limit_test}
-    ).resolved()
+    tcfg = TrainConfig(**{**metrics["config"], "limit_train": cfg.limit_train, "limit_test": cfg.limit_test}).resolved()
     mnist, usps_test = load_digits(cfg.data, tcfg.usps, cfg.limit_test)
     fashion_train, fashion_test = load_fashion(tcfg.fashion) or (None, None)
     data = prepare_data(mnist, tcfg.val, cfg.limit_train, cfg.limit_test)
-    labels = train_metrics.get("labels", list(range(10)))
-    open_set = None in labels
     float_model = keras.models.load_model(model_file)
-    logit_model = nets.to_logits(float_model)
+    return Inputs(run, tcfg, metrics, mnist, data, usps_test, fashion_train, fashion_test, float_model)
 
+
+def quantize(cfg: ConvertConfig, inputs: Inputs) -> tuple[Any, bytes]:
+    """Quantization-aware fine-tuning, then the full-integer export: (QAT model, .tflite bytes).
+    Fine-tunes on the very mixture training used (augmented digits, negatives), with fresh
+    epochs numbered after training's, so the not-a-digit class is not forgotten."""
     from digitedge.convert.export import quantize_aware, to_int8_tflite
 
-    # Fine-tune on the very mixture training used (augmented digits, negatives), with fresh
-    # epochs numbered after training's, so the not-a-digit class is not forgotten.
-    mixture, trained = EpochData(tcfg, mnist, data, fashion_train), tcfg.epochs or 0
-    qat = quantize_aware(
-        logit_model, (mixture(trained + e) for e in range(cfg.qat_epochs)), cfg.batch_size, cfg.learning_rate
-    )
+    tcfg, data = inputs.tcfg, inputs.data
+    mixture, trained = EpochData(tcfg, inputs.mnist, data, inputs.fashion_train), tcfg.epochs or 0
+    epochs = (mixture(trained + e) for e in range(cfg.qat_epochs))
+    qat = quantize_aware(nets.to_logits(inputs.float_model), epochs, cfg.batch_size, cfg.learning_rate)
     rng = np.random.default_rng(cfg.seed)
     calib = data.x_train[rng.choice(len(data.x_train), min(cfg.calibration, len(data.x_train)), replace=False)]
-    tflite = to_int8_tflite(qat, calib)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(tflite)
+    return qat, to_int8_tflite(qat, calib)
 
-    meta = {
-        "format": METADATA_FORMAT,
-        "labels": labels,
-        "input_shape": INPUT_SHAPE,
-        "input_dtype": "uint8",
-        "outputs": "logits",
-        "preprocess_version": PREPROCESS_VERSION,
-        "arch": train_metrics.get("arch"),
-        "params": float_model.count_params(),
-        "macs": nets.macs(float_model),
-        "train_command": tcfg.command,
-        "convert_command": cfg.command,
-        "seed": {"train": tcfg.seed, "convert": cfg.seed},
-        "training": {k: train_metrics.get(k) for k in ("test_accuracy", "train_seconds", "wall_seconds")},
-        "data": {"source": mnist.source, "sha256": mnist.sha256(), "train_sha256": train_metrics.get("data_sha256")},
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "package_version": edge.__version__,
-    }
-    write_metadata(out, meta)  # provisional: the device code needs it to load the model
 
-    # Calibrate on held-out training digits (and negatives), never on the test set.
-    x_val, y_val = validation_set(tcfg, mnist, data, fashion_train)
-    val_logits = int8_logits(out, x_val) if len(x_val) else None
-    meta["temperature"] = fit_temperature(val_logits, y_val) if val_logits is not None else 1.0
-    if open_set and val_logits is not None:
-        val_probs = softmax(val_logits, meta["temperature"])  # what the device will see
-        digits = y_val != NOT_A_DIGIT
-        meta["none_threshold"] = fit_none_threshold(
-            val_probs[digits], val_probs[~digits], labels, cfg.max_false_reject, cfg.max_false_accept
-        )
-    write_metadata(out, meta)
-
-    results = {
-        name: evaluate(fn, data, mnist, fashion_test, tcfg.seed, open_set, usps_test=usps_test)
-        for name, fn in (
-            ("float", lambda x: predict(float_model, x)),
-            ("qat", lambda x: softmax(predict(qat, x))),
-            ("int8", lambda x: int8_probabilities(out, x)),
-        )
-    }
-    # What the device does (argmax plus the not-a-digit threshold), with accuracy per nuisance.
-    results["device"] = evaluate(
-        lambda x: int8_probabilities(out, x),
-        data,
-        mnist,
-        fashion_test,
-        tcfg.seed,
-        open_set,
-        by_nuisance=True,
-        none_threshold=meta.get("none_threshold"),
-        usps_test=usps_test,
+def calibrate(cfg: ConvertConfig, inputs: Inputs, int8: Int8) -> Calibration:
+    """Temperature and not-a-digit threshold, fitted on held-out training digits (of every
+    population trained on) and negatives, never on the test set."""
+    x_val, y_val = validation_set(inputs.tcfg, inputs.mnist, inputs.data, inputs.fashion_train)
+    if not len(x_val):
+        return Calibration()
+    logits = int8.logits(x_val)
+    temperature = fit_temperature(logits, y_val)
+    if None not in inputs.labels:
+        return Calibration(temperature)
+    probs = softmax(logits, temperature)  # what the device will see
+    digits = y_val != NOT_A_DIGIT
+    threshold = fit_none_threshold(
+        probs[digits], probs[~digits], inputs.labels, cfg.max_false_reject, cfg.max_false_accept
     )
-    figures = {name: r[0] for name, r in results.items()}
+    return Calibration(temperature, threshold)
+
+
+def verify(
+    cfg: ConvertConfig, inputs: Inputs, qat: Any, int8: Int8, calibration: Calibration, size: int
+) -> dict[str, Any]:
+    """Test figures of the float, QAT and int8 models, and of the device's decision rule."""
+    data, tcfg, open_set = inputs.data, inputs.tcfg, None in inputs.labels
+
+    def figures(probs_of: Any, **how: Any) -> tuple[dict[str, Any], np.ndarray]:
+        return evaluate(
+            probs_of, data, inputs.mnist, inputs.fashion_test, tcfg.seed, open_set, usps_test=inputs.usps_test, **how
+        )
+
+    device_probs = lambda x: int8.probabilities(x, calibration.temperature)  # noqa: E731
+    results = {
+        "float": figures(lambda x: predict(inputs.float_model, x)),
+        "qat": figures(lambda x: softmax(predict(qat, x))),
+        "int8": figures(device_probs),
+        # What the device does (argmax plus the not-a-digit threshold), with accuracy per nuisance.
+        "device": figures(device_probs, by_nuisance=True, none_threshold=calibration.none_threshold),
+    }
+    got = {name: r[0] for name, r in results.items()}
     pred = {name: r[1].argmax(axis=1) for name, r in results.items()}
     y = data.y_test
-    acc = {name: f["test_accuracy"] for name, f in figures.items()}
+    acc = {name: f["test_accuracy"] for name, f in got.items()}
     drop_pp = (acc["float"] - acc["int8"]) * 100
-    meta["verification"] = {
+    optional = ("false_reject", "false_accept", "negatives_tested", "usps_test_accuracy", "usps_digit_accuracy")
+    return {
         "test_images": int(len(y)),
         "float_accuracy": acc["float"],
         "qat_accuracy": acc["qat"],
         "int8_accuracy": acc["int8"],
-        **{f"{name}_digit_accuracy": figures[name]["digit_accuracy"] for name in ("float", "qat", "int8")},
+        **{f"{name}_digit_accuracy": got[name]["digit_accuracy"] for name in ("float", "qat", "int8")},
         "agreement": float((pred["float"] == pred["int8"]).mean()),
         "qat_agreement": float((pred["qat"] == pred["int8"]).mean()),
         "drop_pp": round(drop_pp, 3),
         "tolerance_pp": cfg.tolerance_pp,
         "passed": drop_pp <= cfg.tolerance_pp,
-        "int8_camera_like_accuracy": figures["int8"]["camera_like_accuracy"],
-        **{
-            f"int8_{k}": figures["int8"][k]
-            for k in ("false_reject", "false_accept", "negatives_tested", "usps_test_accuracy", "usps_digit_accuracy")
-            if k in figures["int8"]
-        },
+        "int8_camera_like_accuracy": got["int8"]["camera_like_accuracy"],
+        **{f"int8_{k}": got["int8"][k] for k in optional if k in got["int8"]},
         "int8_ece": ece(results["int8"][1], y),
-        "device": {k: v for k, v in figures["device"].items() if k != "confusion"},
-        "int8_ece_uncalibrated": ece(int8_probabilities(out, data.x_test, calibrated=False), y),
+        "device": {k: v for k, v in got["device"].items() if k != "confusion"},
+        "int8_ece_uncalibrated": ece(int8.probabilities(data.x_test), y),
         "backend": BACKEND,
-        "size_bytes": len(tflite),
+        "size_bytes": size,
     }
-    write_metadata(out, meta)
-    (run / "convert.json").write_text(json.dumps({"model": str(out), **meta}, indent=1) + "\n")  # for reports
-    log.info("wrote %s (%d bytes) and %s", out, len(tflite), out.with_suffix(".json"))
-    if not meta["verification"]["passed"]:
-        raise VerificationFailed(
-            f"int8 accuracy {acc['int8']:.4f} is {drop_pp:.2f} pp below float {acc['float']:.4f} "
-            f"(tolerance {cfg.tolerance_pp} pp); model kept at {out} for inspection"
-        )
-    return meta
+
+
+def provenance(cfg: ConvertConfig, inputs: Inputs) -> dict[str, Any]:
+    """How the model was made: network, commands, seeds, data hashes, training figures."""
+    tcfg, metrics, mnist = inputs.tcfg, inputs.metrics, inputs.mnist
+    return {
+        "arch": metrics.get("arch"),
+        "params": inputs.float_model.count_params(),
+        "macs": nets.macs(inputs.float_model),
+        "train_command": tcfg.command,
+        "convert_command": cfg.command,
+        "seed": {"train": tcfg.seed, "convert": cfg.seed},
+        "training": {k: metrics.get(k) for k in ("test_accuracy", "train_seconds", "wall_seconds")},
+        "data": {"source": mnist.source, "sha256": mnist.sha256(), "train_sha256": metrics.get("data_sha256")},
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "package_version": edge.__version__,
+    }

@@ -9,12 +9,12 @@ carried it. The sidecar keeps everything else and records that it was sealed, an
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
-from digitedge.edge.model import metadata_path, write_metadata
+from digitedge.edge.metadata import ModelMetadata, load_sidecar, metadata_path, write_metadata
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,10 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     model = Path(argv[0])
     try:
-        meta = json.loads(metadata_path(model).read_text())
-        meta.pop("model_sha256", None)
-        meta["sealed"] = {"command": f"python -m digitedge.convert.seal {argv[0]}", "date": dt.date.today().isoformat()}
-        print(write_metadata(model, meta))
+        meta = ModelMetadata.from_json(load_sidecar(model), metadata_path(model))  # its hash is what is missing
+        sealed = {"command": f"python -m digitedge.convert.seal {argv[0]}", "date": dt.date.today().isoformat()}
+        print(write_metadata(model, replace(meta, about={**meta.about, "sealed": sealed})))
     except (OSError, ValueError) as exc:
         print(f"seal: {exc}", file=sys.stderr)
         return EXIT_USAGE

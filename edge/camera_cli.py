@@ -125,7 +125,7 @@ def main(argv: list[str]) -> int:
                         "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                         "source": args.source,
                         "model": str(recognizer.classifier.path),
-                        "model_sha256": meta.get("model_sha256"),
+                        "model_sha256": meta.model_sha256,
                     }
                 }
             )

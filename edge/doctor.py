@@ -47,7 +47,8 @@ def check_model(path: str | None) -> Check:
     import numpy as np
 
     clf.probabilities(np.zeros((1, SIZE, SIZE, 1), np.uint8))
-    m, v = clf.metadata, clf.metadata.get("verification", {})
+    m = clf.metadata.about
+    v = m.get("verification", {})
     digits = v.get("int8_digit_accuracy", v.get("int8_accuracy", 0))  # older sidecars lack the closed-set figure
     return (
         True,

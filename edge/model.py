@@ -1,106 +1,21 @@
-"""A digit model on the device: the .tflite file, its metadata sidecar, and one verb.
-
-Every model travels with `<name>.json` beside `<name>.tflite`: labels, input shape and dtype,
-preprocessing version, how it was made and how well it did. `Classifier` refuses a model
-whose metadata does not match what this runtime feeds it.
+"""A digit model on the device: the .tflite file with its sidecar (`edge/metadata.py`), and
+one verb. `Classifier` refuses a model whose metadata does not match what this runtime feeds
+it, or whose interpreter disagrees with its metadata.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from digitedge.edge import interpreter as interp
-from digitedge.edge.preprocess import PREPROCESS_VERSION, SIZE
+from digitedge.edge.metadata import INPUT_SHAPE, ModelError, read_metadata
 
-METADATA_FORMAT = 1
-MIN_TEMPERATURE, MAX_TEMPERATURE = (
-    0.2,
-    5.0,
-)  # calibration's range: beyond it no digit clears the threshold, or every guess does
+__all__ = ["DEFAULT_MODEL", "Classifier", "ModelError", "Prediction", "decide", "softmax"]
+
 DEFAULT_MODEL = Path(__file__).with_name("models") / "default.tflite"
-INPUT_SHAPE = [SIZE, SIZE, 1]
-
-
-class ModelError(ValueError):
-    """A model file or its metadata cannot be used by this runtime."""
-
-
-def metadata_path(model_path: str | Path) -> Path:
-    """Where a model's metadata sidecar lives."""
-    return Path(model_path).with_suffix(".json")
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def write_metadata(model_path: str | Path, metadata: dict[str, Any]) -> Path:
-    """Write the sidecar for a model (used by `convert`), tied to that model file by its
-    SHA-256: a sidecar edited or copied onto another model is refused on loading."""
-    path = metadata_path(model_path)
-    path.write_text(json.dumps({**metadata, "model_sha256": file_sha256(model_path)}, indent=2, sort_keys=True) + "\n")
-    return path
-
-
-def read_metadata(model_path: str | Path) -> dict[str, Any]:
-    """Read and check a model's sidecar; raise ModelError naming the problem."""
-    path = metadata_path(model_path)
-    try:
-        meta = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ModelError(f"{path}: metadata sidecar missing (models come from `digitedge convert`)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{path}: unreadable metadata ({exc})") from None
-    if not isinstance(meta, dict):
-        raise ModelError(f"{path}: metadata must be a JSON object")
-    checks = {
-        "format": METADATA_FORMAT,
-        "preprocess_version": PREPROCESS_VERSION,
-        "input_shape": INPUT_SHAPE,
-        "input_dtype": "uint8",
-        "outputs": "logits",
-    }
-    for key, want in checks.items():
-        if meta.get(key) != want:
-            raise ModelError(f"{path}: {key}={meta.get(key)!r}, this runtime needs {want!r}")
-    model_file = Path(model_path)
-    if model_file.is_file() and meta.get("model_sha256") != (digest := file_sha256(model_file)):
-        raise ModelError(
-            f"{path}: model_sha256={meta.get('model_sha256')!r}, but {model_file.name} hashes to {digest}: "
-            "this sidecar was not written for this model (python -m digitedge.convert.seal records it for older ones)"
-        )
-    labels = meta.get("labels")
-    if not isinstance(labels, list) or not labels:
-        raise ModelError(f"{path}: labels must be a non-empty list, got {labels!r}")
-    digits = [x for x in labels if x is not None]
-    if any(type(x) is not int for x in digits) or sorted(digits) != list(range(10)) or labels.count(None) > 1:
-        raise ModelError(
-            f"{path}: labels must be the ten digits 0..9, each once, and at most one null (not a digit), got {labels!r}"
-        )
-    temperature = meta.get("temperature", 1.0)
-    if not isinstance(temperature, (int, float)) or not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
-        raise ModelError(
-            f"{path}: temperature={temperature!r}, expected a number in {MIN_TEMPERATURE}..{MAX_TEMPERATURE}"
-        )
-    if "reject_threshold" in meta:  # the 0.1 rule, argmax plus a one-sided threshold
-        raise ModelError(f"{path}: reject_threshold is no longer read; convert the model again (none_threshold)")
-    threshold = meta.get("none_threshold")
-    if threshold is not None and (
-        not isinstance(threshold, (int, float)) or not 0 < threshold <= 1 or None not in labels
-    ):
-        raise ModelError(f"{path}: none_threshold={threshold!r} needs a value in (0, 1] and a null (not a digit) label")
-    return meta
 
 
 def decide(probs: np.ndarray, labels: list[int | None], none_threshold: float | None = None) -> np.ndarray:
@@ -158,9 +73,9 @@ class Classifier:
         if not self.path.is_file():
             raise ModelError(f"{self.path}: model file not found")
         self.metadata = read_metadata(self.path)
-        self.labels: list[int | None] = self.metadata["labels"]
-        self.temperature = float(self.metadata.get("temperature", 1.0))
-        self.none_threshold: float | None = self.metadata.get("none_threshold")
+        self.labels: list[int | None] = list(self.metadata.labels)
+        self.temperature = self.metadata.temperature
+        self.none_threshold = self.metadata.none_threshold
         try:
             self.interpreter = interp.make_interpreter(self.path, num_threads=num_threads)
         except ValueError as exc:
@@ -168,9 +83,9 @@ class Classifier:
         inp = self.interpreter.get_input_details()[0]
         out = self.interpreter.get_output_details()[0]
         shape, dtype = [int(n) for n in inp["shape"][1:]], np.dtype(inp["dtype"]).name
-        if shape != INPUT_SHAPE or dtype != "uint8":
+        if shape != list(INPUT_SHAPE) or dtype != "uint8":
             raise ModelError(
-                f"{self.path}: model input is {shape} {dtype}, expected {INPUT_SHAPE} uint8 "
+                f"{self.path}: model input is {shape} {dtype}, expected {list(INPUT_SHAPE)} uint8 "
                 "(a full-integer model from `digitedge convert`)"
             )
         if out["shape"][-1] != len(self.labels):

@@ -11,9 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from digitedge.edge.exits import EXIT_MISSING, EXIT_OK, EXIT_USAGE
+from digitedge.train.config import RECIPES, TrainConfig
+
+
+def per_arch(knob: str) -> str:
+    """One training default across the architectures, for --help."""
+    return ", ".join(f"{arch} {getattr(r, knob)}" for arch, r in RECIPES.items())
 
 
 def parser() -> argparse.ArgumentParser:
+    D = TrainConfig(out=Path("runs/latest"))  # every default is the config's own  # noqa: N806
     p = argparse.ArgumentParser(
         prog="digitedge train",
         description="Train a digit classifier on MNIST. Writes RUN/model.keras, metrics.json, "
@@ -26,24 +33,26 @@ def parser() -> argparse.ArgumentParser:
             "../shared/datasets/mnist.npz, Keras' cache, else Keras' download"
         ),
     )
-    p.add_argument("--out", type=Path, default=Path("runs/latest"), help="run folder to write (default: runs/latest)")
+    p.add_argument("--out", type=Path, default=D.out, help="run folder to write (default: %(default)s)")
     p.add_argument(
         "--arch",
-        default="wide-bn",
+        default=D.arch,
         help=(
             "network: wide-bn (default, the bundled one), wide (the same without batch norm), edge (a third "
             "of the MACs), all camera-robust with a not-a-digit class; or seed (the reference network)"
         ),
     )
-    p.add_argument("--epochs", type=int, help="default: the architecture's (seed 20, edge 15, wide 20, wide-bn 40)")
-    p.add_argument("--batch-size", type=int, help="default: the architecture's (seed 32, edge 64)")
+    p.add_argument("--epochs", type=int, help=f"default: the architecture's ({per_arch('epochs')})")
+    p.add_argument("--batch-size", type=int, help=f"default: the architecture's ({per_arch('batch_size')})")
     p.add_argument(
-        "--augment", action=argparse.BooleanOptionalAction, help="camera-like augmentation (default: on, off for seed)"
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        help=f"camera-like augmentation (default: the architecture's, {per_arch('augment')})",
     )
     p.add_argument(
         "--negatives",
         type=float,
-        help="not-a-digit samples per digit, adds an 11th class (default: 0.25 wide and wide-bn, 0.15 edge, 0 seed)",
+        help=f"not-a-digit samples per digit, adds an 11th class (default: {per_arch('negatives')})",
     )
     p.add_argument(
         "--fashion", help="Fashion-MNIST IDX folder used as extra negatives (Debian: /usr/share/datasets/fashion-mnist)"
@@ -55,9 +64,9 @@ def parser() -> argparse.ArgumentParser:
             "a second population of writers, and USPS test is reported"
         ),
     )
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same model")
-    p.add_argument("--val", type=int, default=5000, help="train images held out for validation curves")
+    p.add_argument("--lr", type=float, default=D.learning_rate, help="Adam learning rate (default %(default)s)")
+    p.add_argument("--seed", type=int, default=D.seed, help="random seed; the same seed gives the same model")
+    p.add_argument("--val", type=int, default=D.val, help="train images held out for validation (default %(default)s)")
     p.add_argument("--limit-train", type=int, help="use only the first N training images (quick runs)")
     p.add_argument("--limit-test", type=int, help="evaluate on only the first N test images")
     return p
@@ -84,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace, command: str) -> int:
-    from digitedge.train.fit import TrainConfig, train
+    from digitedge.train.fit import train
 
     cfg = TrainConfig(
         out=args.out,

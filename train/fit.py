@@ -19,7 +19,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -28,40 +28,10 @@ from digitedge.edge.model import decide
 from digitedge.edge.preprocess import PREPROCESS_VERSION, prepare_batch, to_float
 from digitedge.train import augment, nets, report
 from digitedge.train.backend import keras, tf
+from digitedge.train.config import TrainConfig
 from digitedge.train.data import Mnist, Prepared, load_mnist, load_usps, prepare_data, with_usps
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig:
-    """Everything that decides a training run. None means: the architecture's default."""
-
-    out: Path
-    data: str | None = None
-    arch: str = "wide-bn"
-    epochs: int | None = None
-    batch_size: int | None = None
-    learning_rate: float = 1e-3
-    augment: bool | None = None
-    negatives: float | None = None
-    fashion: str | None = None  # Fashion-MNIST IDX folder, extra real negatives
-    usps: str | None = None  # USPS .npz: its train digits join MNIST's, its test is reported
-    seed: int = 0
-    val: int = 5000  # images held out of x_train for the curves
-    limit_train: int | None = None  # tiny runs for tests
-    limit_test: int | None = None
-    command: str = ""
-
-    def resolved(self) -> TrainConfig:
-        """Fill the architecture's defaults in."""
-        r = nets.recipe(self.arch)
-        cfg = TrainConfig(**asdict(self))
-        cfg.epochs = r.epochs if cfg.epochs is None else cfg.epochs
-        cfg.batch_size = r.batch_size if cfg.batch_size is None else cfg.batch_size
-        cfg.augment = r.augment if cfg.augment is None else cfg.augment
-        cfg.negatives = r.negatives if cfg.negatives is None else cfg.negatives
-        return cfg
 
 
 Labelled = tuple[np.ndarray, np.ndarray]  # prepared inputs and their labels
@@ -224,7 +194,7 @@ def train(cfg: TrainConfig) -> dict:
     )
 
     classes = 11 if cfg.negatives else 10
-    model = nets.recipe(cfg.arch).build(classes)
+    model = nets.build(cfg.arch, classes)
     compile_model(model, cfg.learning_rate)
     x_val, y_val = validation_set(cfg, mnist, data, fashion_train)
     fit_started = time.time()

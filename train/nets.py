@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from digitedge.train.backend import keras
+from digitedge.train.config import recipe
 
 L = keras.layers
 
@@ -92,31 +92,14 @@ def wide_bn(classes: int = 11) -> keras.Model:
     return _wide(classes, _conv_bn, "wide_bn")
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """An architecture and the training defaults that go with it."""
-
-    build: Callable[[int], keras.Model]
-    augment: bool
-    negatives: float  # not-a-digit samples per digit sample
-    epochs: int
-    batch_size: int
+# The networks by --arch name; their training defaults are in train/config.py's RECIPES.
+BUILDERS: dict[str, Callable[[int], keras.Model]] = {"seed": seed, "edge": edge, "wide": wide, "wide-bn": wide_bn}
 
 
-ARCHS: dict[str, Recipe] = {
-    "seed": Recipe(seed, augment=False, negatives=0.0, epochs=20, batch_size=32),
-    "edge": Recipe(edge, augment=True, negatives=0.15, epochs=15, batch_size=64),
-    "wide": Recipe(wide, augment=True, negatives=0.25, epochs=20, batch_size=64),
-    "wide-bn": Recipe(wide_bn, augment=True, negatives=0.25, epochs=40, batch_size=64),
-}
-
-
-def recipe(arch: str) -> Recipe:
-    """The named architecture's recipe; ValueError lists the choices."""
-    try:
-        return ARCHS[arch]
-    except KeyError:
-        raise ValueError(f"unknown --arch {arch!r}, choose from {sorted(ARCHS)}") from None
+def build(arch: str, classes: int) -> keras.Model:
+    """The named network with `classes` outputs; ValueError lists the choices."""
+    recipe(arch)  # the one place an unknown name is reported
+    return BUILDERS[arch](classes)
 
 
 def to_logits(model: keras.Model) -> keras.Model:

@@ -7,13 +7,15 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 
-from digitedge.edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, write_metadata  # noqa: E402
+from digitedge.edge.metadata import ModelMetadata, metadata_path, write_metadata  # noqa: E402
+from digitedge.edge.model import DEFAULT_MODEL, Classifier, ModelError  # noqa: E402
 from digitedge.train.backend import keras, tf  # noqa: E402
 
 
@@ -24,10 +26,9 @@ def _tflite(tmp_path, name, shape):
     path = tmp_path / f"{name}.tflite"
     path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     shutil.copy(metadata_path(DEFAULT_MODEL), metadata_path(path))  # metadata that claims all is well
-    meta = json.loads(metadata_path(path).read_text())
-    meta["labels"] = list(range(10))
-    meta.pop("none_threshold", None)  # no not-a-digit output, so no threshold for it
-    write_metadata(path, meta)  # tied to this model file
+    meta = ModelMetadata.from_json(json.loads(metadata_path(path).read_text()))
+    # ten outputs, no not-a-digit one, so no threshold for it; tied to this model file
+    write_metadata(path, replace(meta, labels=tuple(range(10)), none_threshold=None))
     return path
 
 

@@ -11,14 +11,15 @@ pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
 
 from digitedge.convert.cli import main as convert_main  # noqa: E402
-from digitedge.edge.model import Classifier, read_metadata  # noqa: E402
+from digitedge.edge.metadata import read_metadata  # noqa: E402
+from digitedge.edge.model import Classifier  # noqa: E402
 from digitedge.train.cli import main as train_main  # noqa: E402
 
 
 def test_seed_is_the_reference_network_exactly():
-    from digitedge.train.nets import recipe
+    from digitedge.train.nets import build
 
-    model = recipe("seed").build(10)
+    model = build("seed", 10)
     assert model.count_params() == 120_762
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense", "Dense"]
@@ -72,18 +73,19 @@ def test_same_seed_same_model(tiny_run, tmp_path, mnist_path):
 def test_int8_model_takes_bytes_and_agrees_with_float(tiny_run, mnist):
     model = tiny_run / "model_int8.tflite"
     meta = read_metadata(model)
-    v = meta["verification"]
+    v = meta.about["verification"]
     assert v["passed"] and v["test_images"] == 1000
     assert v["qat_agreement"] >= 0.99  # int8 computes what the fake-quant model computed
     assert v["agreement"] >= 0.9  # and mostly the digit the (less fine-tuned) float model picked
     assert v["drop_pp"] == pytest.approx((v["float_accuracy"] - v["int8_accuracy"]) * 100, abs=1e-3)
     assert v["drop_pp"] <= 1.0
-    assert meta["labels"] == [*range(10), None] and 0.5 <= meta["temperature"] <= 4
+    assert meta.labels == (*range(10), None) and 0.5 <= meta.temperature <= 4
     assert v["int8_ece"] <= v["int8_ece_uncalibrated"] + 1e-9  # calibration never makes it worse here
-    assert meta["train_command"].startswith("digitedge train") and meta["convert_command"].startswith(
+    about = meta.about
+    assert about["train_command"].startswith("digitedge train") and about["convert_command"].startswith(
         "digitedge convert"
     )
-    assert meta["data"]["sha256"] == meta["data"]["train_sha256"] == mnist.sha256()
+    assert about["data"]["sha256"] == about["data"]["train_sha256"] == mnist.sha256()
     clf = Classifier(model)
     inp = clf.interpreter.get_input_details()[0]
     assert inp["dtype"] == np.uint8 and inp["quantization"][1] == 0
@@ -98,7 +100,7 @@ def test_int8_accuracy_reproduces_through_the_edge_runtime(tiny_run, mnist):
     acc = np.mean([p.label == y for p, y in zip(preds, mnist.y_test[:1000])])
     # the device rule (with the fitted not-a-digit threshold), as verified at conversion
     assert acc == pytest.approx(
-        read_metadata(tiny_run / "model_int8.tflite")["verification"]["device"]["test_accuracy"], abs=1e-9
+        read_metadata(tiny_run / "model_int8.tflite").about["verification"]["device"]["test_accuracy"], abs=1e-9
     )
 
 
@@ -123,7 +125,7 @@ def test_verification_failure_is_loud_and_keeps_the_files(tiny_run, tmp_path, mn
     )
     assert code == 1
     assert "VERIFICATION FAILED" in capsys.readouterr().err
-    assert out.is_file() and read_metadata(out)["verification"]["passed"] is False
+    assert out.is_file() and read_metadata(out).about["verification"]["passed"] is False
 
 
 def test_missing_run_is_a_one_line_error(tmp_path, capsys):

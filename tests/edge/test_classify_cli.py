@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from digitedge.edge.model import write_metadata
+from digitedge.edge.metadata import ModelMetadata, write_metadata
 from tests.conftest import REPO
 
 SAMPLES = REPO / "samples"
@@ -120,7 +120,7 @@ def test_a_corrupt_model_is_one_line_exit_2(tmp_path):
     model = tmp_path / "junk.tflite"
     model.write_bytes(b"\x00not a flatbuffer" * 100)
     meta = json.loads((REPO / "edge" / "models" / "default.json").read_text())
-    write_metadata(model, meta)  # metadata that claims all is well, tied to the junk file
+    write_metadata(model, ModelMetadata.from_json(meta))  # metadata that claims all is well, tied to the junk file
     res = classify(SAMPLES / "clean-1.jpg", "--model", model)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "junk.tflite: not a loadable TFLite model" in res.stderr

@@ -8,7 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from digitedge.edge.model import DEFAULT_MODEL, Classifier, ModelError, metadata_path, read_metadata, write_metadata
+from digitedge.edge.metadata import ModelMetadata, metadata_path, read_metadata, write_metadata
+from digitedge.edge.model import DEFAULT_MODEL, Classifier, ModelError
 from digitedge.edge.preprocess import PREPROCESS_VERSION
 from digitedge.train.data import prepare_data
 
@@ -29,7 +30,7 @@ def _edit(model, **changes):
 
 
 def test_bundled_model_says_how_it_was_made():
-    meta = read_metadata(DEFAULT_MODEL)
+    meta = read_metadata(DEFAULT_MODEL).about
     assert meta["train_command"].startswith("digitedge train") and "--seed" in meta["train_command"]
     assert meta["convert_command"].startswith("digitedge convert")
     assert len(meta["data"]["sha256"]) == 64 and meta["verification"]["passed"]
@@ -42,7 +43,7 @@ def test_bundled_model_accuracy_is_what_its_metadata_claims(mnist):
     clf = Classifier()
     labels = np.concatenate([clf.probabilities(x[i : i + 2000]).argmax(axis=1) for i in range(0, len(x), 2000)])
     acc = float((labels == mnist.y_test).mean())
-    assert acc == pytest.approx(read_metadata(DEFAULT_MODEL)["verification"]["int8_accuracy"], abs=1e-9)
+    assert acc == pytest.approx(read_metadata(DEFAULT_MODEL).about["verification"]["int8_accuracy"], abs=1e-9)
     assert acc >= 0.985
 
 
@@ -94,7 +95,9 @@ def test_missing_and_random_model_files(model_copy, tmp_path):
     model_copy.write_bytes(np.random.default_rng(0).bytes(5000))
     with pytest.raises(ModelError, match="this sidecar was not written for this model"):
         Classifier(model_copy)
-    write_metadata(model_copy, json.loads(metadata_path(model_copy).read_text()))  # a sidecar made for the random bytes
+    write_metadata(
+        model_copy, ModelMetadata.from_json(json.loads(metadata_path(model_copy).read_text()))
+    )  # a sidecar made for the random bytes
     with pytest.raises(ValueError, match="not a loadable TFLite model"):
         Classifier(model_copy)
 
