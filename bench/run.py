@@ -185,11 +185,15 @@ def pipeline(mnist, repeats: int) -> dict:
         gray = to_gray(s.image)
         stages["segment"] += median_time(lambda: find_marks(gray), repeats)
         marks = find_marks(gray)
-        splits, batch, _ = rec.read(marks)
-        pieces = [p for s in splits for p in s.pieces]  # what the recognizer classified
-        unsettled = [
-            m for m, s in zip(marks, splits) if len(s.pieces) > 1 + (m.core is not None)
-        ]  # cut, for want of a sure whole reading
+        candidates = rec.read(marks)
+        pieces = [p.mark for c in candidates for p in c.pieces]  # what the recognizer classified
+        batch = (
+            np.stack([p.input for c in candidates for p in c.pieces])[..., None]
+            if pieces
+            else np.empty((0, 28, 28, 1), np.uint8)
+        )
+        # split, for want of a sure whole reading: more pieces than the mark, its core and its rest
+        unsettled = [m for m, c in zip(marks, candidates) if len(c.pieces) > 1 + 2 * (m.core is not None)]
         stages["cuts"] += median_time(lambda: split_options(unsettled), repeats) if unsettled else 0.0
         stages["prepare"] += median_time(lambda: [prepare(p.ink) for p in pieces], repeats)
         stages["classify"] += median_time(lambda: rec.classifier.classify(batch), repeats)

@@ -27,8 +27,13 @@ class Splits:
     """Ways to read one wide mark: distinct `pieces`, and `options`, each a left-to-right list
     of piece indices covering the mark (option 0 is the whole mark)."""
 
-    pieces: list[Mark]
-    options: list[list[int]]
+    pieces: tuple[Mark, ...]
+    options: tuple[tuple[int, ...], ...]
+
+
+def whole(mark: Mark) -> Splits:
+    """The one way to read a mark that is not cut: whole."""
+    return Splits((mark,), ((0,),))
 
 
 def split_options(marks: list[Mark], max_parts: int = 4) -> list[Splits]:
@@ -62,7 +67,7 @@ def split_options(marks: list[Mark], max_parts: int = 4) -> list[Splits]:
             for (m, p), f, paths in zip(cut, scales, found)
         ]
     )
-    return [next(splits) if p > 1 else Splits([m], [[0]]) for m, p in zip(marks, parts)]
+    return [next(splits) if p > 1 else whole(m) for m, p in zip(marks, parts)]
 
 
 def _scale_path(path: np.ndarray, f: float, shape: tuple[int, int]) -> np.ndarray:
@@ -95,14 +100,14 @@ def _options(mark: Mark, paths: list[np.ndarray], max_parts: int) -> Splits:
         if (a, b) not in index:
             index[(a, b)] = -1  # empty, a sliver or a crumb: not a digit, the option is void
             try:
-                top, left, cut = tight(np.multiply(crop, right_of[a] - right_of[b]))  # bounds never cross: 0 or 1
+                left, top, cut = tight(np.multiply(crop, right_of[a] - right_of[b]))  # bounds never cross: 0 or 1
             except ValueError:  # no ink between these bounds
                 continue
             if cut.shape[1] >= min_w and cut.shape[0] >= 0.4 * h:
                 index[(a, b)] = len(pieces)
                 pieces.append(Mark(Box(box.x + left, box.y + top, cut.shape[1], cut.shape[0]), cut))
-    kept = [[index[p] for p in option] for option in options]
-    return Splits(pieces, [option for option in kept if -1 not in option])
+    kept = [tuple(index[p] for p in option) for option in options]
+    return Splits(tuple(pieces), tuple(option for option in kept if -1 not in option))
 
 
 def _cut_paths(crops: list[tuple[np.ndarray, int, int]]) -> list[list[np.ndarray]]:

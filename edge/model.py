@@ -45,13 +45,14 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 class Prediction:
     """One classified crop: a digit with its calibrated probability, or label None when the
     model's "not a digit" class wins (confidence is then that class's probability). `digit`
-    is the most probable digit either way, with its probability; `none` is P(not a digit)."""
+    is the most probable digit either way, with its probability; `none_probability` is
+    P(not a digit)."""
 
     label: int | None
     confidence: float
     digit: int = 0
     digit_probability: float = 0.0
-    none: float = 0.0
+    none_probability: float = 0.0
 
     @property
     def digit_confidence(self) -> float:
@@ -59,10 +60,10 @@ class Prediction:
         return self.confidence if self.label is not None else 1.0 - self.confidence
 
     @property
-    def if_digit(self) -> float:
+    def conditional_probability(self) -> float:
         """P(`digit` | the crop is a digit): how sure the reading is once the context (its
         place inside a number) says the crop must be a digit."""
-        return self.digit_probability / max(1.0 - self.none, 1e-6)
+        return self.digit_probability / max(1.0 - self.none_probability, 1e-6)
 
 
 class Classifier:

@@ -21,11 +21,12 @@ BOX = 20
 
 
 def tight(ink: np.ndarray) -> tuple[int, int, np.ndarray]:
-    """(top, left, patch): the smallest box holding every nonzero pixel. ValueError if none."""
+    """(left, top, patch): the smallest box holding every nonzero pixel, x before y as in
+    `Box`. ValueError if none."""
     x, y, w, h = cv2.boundingRect(ink) if ink.size else (0, 0, 0, 0)
     if w == 0:
         raise ValueError("ink patch is empty (all zero)")
-    return y, x, ink[y : y + h, x : x + w]
+    return x, y, ink[y : y + h, x : x + w]
 
 
 def prepare(ink: np.ndarray) -> np.ndarray:

@@ -13,13 +13,14 @@ import dataclasses
 import functools
 import math
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import cv2
 import numpy as np
 
-from digitedge.edge.cuts import Splits, split_options
+from digitedge.edge.cuts import Splits, split_options, whole
 from digitedge.edge.data import Box, Digit, Recognition
 from digitedge.edge.images import to_gray
 from digitedge.edge.lines import group_lines, read_line
@@ -31,7 +32,9 @@ from digitedge.edge.view import View, look
 WIDE = 0.8  # w/h above which a mark may be several touching digits
 SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
 MIN_CONFIDENCE = 0.35  # digits less probable than this are guesses between digits: dropped
-PER_CUT = 0.97  # each cut must earn its place: a whole mark read as surely as its pieces stays whole
+# Each extra piece must earn its place: a split's score is multiplied by this per piece beyond
+# the first, so no split scores above it, and a mark read whole more surely than this is settled.
+SPLIT_PRICE = 0.97
 IN_NUMBER_NONE = 0.97  # a doubtful mark inside a number is read unless P(not a digit) is above this
 WORK_PIXELS = 1_300_000  # bigger frames are read at this size first (a 12 MP photo: 1/3 on each side)
 MIN_WORK_HEIGHT = 24  # px: digits this tall at the working size are read there...
@@ -40,6 +43,29 @@ FINE_PIXELS = 13_000_000  # a frame where nothing was read at the working size i
 Rotation = Literal[0, 90, 180, 270, "auto"]
 ROTATIONS = (0, 90, 180, 270)
 Expect = Literal["any", "one"]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A mark or a piece of one as the model saw it: its ink, its 28x28 input, the prediction."""
+
+    mark: Mark
+    input: np.ndarray
+    prediction: Prediction
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Every way to read one mark: its `pieces`, each classified, and `options`, each a
+    left-to-right tuple of piece indices covering the mark (option 0 reads it whole)."""
+
+    pieces: tuple[Piece, ...]
+    options: tuple[tuple[int, ...], ...]
+
+    def best(self) -> tuple[Piece, ...]:
+        """The pieces of the option the model is surest of; the first of equals."""
+        option = max(self.options, key=lambda o: _score([self.pieces[i].prediction for i in o]))
+        return tuple(self.pieces[i] for i in option)
 
 
 class Recognizer:
@@ -138,72 +164,71 @@ class Recognizer:
             return Recognition(*view.frame_size, (), ()), []
         best = max(range(len(preds)), key=lambda i: preds[i].digit_probability)
         p, piece = preds[best], pieces[best]
-        digit = Digit(view.to_frame(ink_points(piece)), p.digit, p.if_digit)
+        digit = Digit(view.to_frame(ink_points(piece)), p.digit, p.conditional_probability)
         return Recognition(*view.frame_size, (digit,), (str(p.digit),)), [batch[best, :, :, 0]]
 
     def _read(self, view: View) -> tuple[Recognition, list[np.ndarray]]:
         """Segment a view, read its marks, and report digits and lines in frame pixels."""
         marks = find_marks(view.gray, self.segment, page=view.page)
-        splits, batch, preds = self.read(marks)
-        pieces = [p for s in splits for p in s.pieces]
-        sure, doubtful = [], []  # (digit, its model input, its piece)
-        for row in (row for rows in choose(splits, preds) for row in rows):
-            p, piece = preds[row], pieces[row]
+        sure, doubtful = [], []  # (digit, the piece it was read from)
+        for piece in (piece for candidates in self.read(marks) for piece in candidates.best()):
+            p = piece.prediction
             if p.label is not None and p.confidence >= self.min_confidence:
-                sure.append((Digit(ink_box(piece), p.label, p.confidence), batch[row, :, :, 0], piece))
-            elif p.none < IN_NUMBER_NONE and p.if_digit >= self.min_confidence:
-                doubtful.append((Digit(ink_box(piece), p.digit, p.if_digit), batch[row, :, :, 0], piece))
-        sure_boxes = [d.box for d, _, _ in sure]
-        kept = {
-            id(d): (d, x, piece) for d, x, piece in sure + [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]
-        }
-        lines = group_lines([d for d, _, _ in kept.values()])  # in the view, where rows run level
+                sure.append((Digit(ink_box(piece.mark), p.label, p.confidence), piece))
+            elif p.none_probability < IN_NUMBER_NONE and p.conditional_probability >= self.min_confidence:
+                doubtful.append((Digit(ink_box(piece.mark), p.digit, p.conditional_probability), piece))
+        sure_boxes = [d.box for d, _ in sure]
+        kept = {id(d): (d, piece) for d, piece in sure + [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]}
+        lines = group_lines([d for d, _ in kept.values()])  # in the view, where rows run level
         ordered = [kept[id(d)] for line in lines for d in line]
         digits = tuple(
-            d if view.back is None else Digit(view.to_frame(ink_points(piece)), d.label, d.confidence)
-            for d, _, piece in ordered
+            d if view.back is None else Digit(view.to_frame(ink_points(piece.mark)), d.label, d.confidence)
+            for d, piece in ordered
         )
         width, height = view.frame_size
-        return Recognition(width, height, digits, tuple(read_line(line) for line in lines)), [x for _, x, _ in ordered]
+        return Recognition(width, height, digits, tuple(read_line(line) for line in lines)), [
+            piece.input for _, piece in ordered
+        ]
 
-    def read(self, marks: list[Mark]) -> tuple[list[Splits], np.ndarray, list[Prediction]]:
-        """Every way to read each mark that could win (`readings`), with the model input and
-        prediction of every piece, in the order of the splits' pieces.
+    def read(self, marks: list[Mark]) -> list[Candidates]:
+        """Every way to read each mark that could win (`readings`), each piece classified.
 
         Two batched calls: first every mark whole (and without its attached pieces), then
-        the cuts of the wide marks that no whole reading has settled. A cut scores at most
-        PER_CUT (`_score`), so a mark read more surely than that whole keeps its whole
-        reading whatever its cuts would say: leaving them out changes no result, and on a
-        page of clear digits it leaves out most of the work."""
-        whole = _with_cores(marks, [Splits([m], [[0]]) for m in marks])
-        batch, preds = self._classify([p for s in whole for p in s.pieces])
+        the splits of the wide marks that no whole reading has settled. A split scores at
+        most SPLIT_PRICE (`_score`), so a mark read more surely than that whole keeps its
+        whole reading whatever its splits would say: leaving them out changes no result, and
+        on a page of clear digits it leaves out most of the work."""
+        first = self.classify_splits(_with_cores(marks, [whole(m) for m in marks]))
         unsettled = [
             mark
-            for mark, rows in zip(marks, choose(whole, preds))
-            if _wide(mark) and _score([preds[i] for i in rows]) <= PER_CUT
+            for mark, candidates in zip(marks, first)
+            if _wide(mark) and _score([p.prediction for p in candidates.best()]) <= SPLIT_PRICE
         ]
         if not unsettled:
-            return whole, batch, preds
-        cut = split_options(unsettled)
-        more, more_preds = self._classify([p for s in cut for p in s.pieces[1:]])  # piece 0: the mark, read above
-        by_mark = dict(zip(map(id, unsettled), cut))
-        splits, inputs, predictions, a, b = [], [], [], 0, 0
-        for mark, split in zip(marks, whole):
-            n = len(split.pieces)
-            if (c := by_mark.get(id(mark))) is None:
-                splits.append(split)
-                inputs.append(batch[a : a + n])
-                predictions += preds[a : a + n]
-            else:  # the pieces in `readings` order: the mark, its cut pieces, its core and rest
-                k = len(c.pieces) - 1
-                splits.append(
-                    Splits(c.pieces + split.pieces[1:], c.options + [[i + k for i in o] for o in split.options[1:]])
-                )
-                inputs += [batch[a : a + 1], more[b : b + k], batch[a + 1 : a + n]]
-                predictions += preds[a : a + 1] + more_preds[b : b + k] + preds[a + 1 : a + n]
-                b += k
-            a += n
-        return splits, np.concatenate(inputs), predictions
+            return first
+        splits = dict(zip(map(id, unsettled), split_options(unsettled)))
+        # piece 0 of a split is the mark itself, classified above: only the others are new
+        new = iter(self._pieces([p for s in splits.values() for p in s.pieces[1:]]))
+        out = []
+        for mark, candidates in zip(marks, first):
+            if (split := splits.get(id(mark))) is None:
+                out.append(candidates)
+                continue
+            k = len(split.pieces) - 1  # the pieces in `readings` order: the mark, its split pieces, core and rest
+            pieces = (candidates.pieces[0], *(next(new) for _ in range(k)), *candidates.pieces[1:])
+            options = split.options + tuple(tuple(i + k for i in o) for o in candidates.options[1:])
+            out.append(Candidates(pieces, options))
+        return out
+
+    def classify_splits(self, splits: list[Splits]) -> list[Candidates]:
+        """Every piece of every mark's splits classified, in one interpreter call."""
+        pieces = iter(self._pieces([p for s in splits for p in s.pieces]))
+        return [Candidates(tuple(next(pieces) for _ in s.pieces), s.options) for s in splits]
+
+    def _pieces(self, marks: list[Mark]) -> list[Piece]:
+        """Marks with their model inputs and predictions, in one interpreter call."""
+        batch, preds = self._classify(marks)
+        return [Piece(m, batch[i, :, :, 0], p) for i, (m, p) in enumerate(zip(marks, preds))]
 
     def _classify(self, pieces: list[Mark]) -> tuple[np.ndarray, list[Prediction]]:
         """Model inputs of the pieces and their predictions, in one interpreter call."""
@@ -241,18 +266,7 @@ def readings(marks: list[Mark]) -> list[Splits]:
     the pieces attached to it, if any."""
     is_wide = [_wide(m) for m in marks]
     cut = iter(split_options([m for m, wide in zip(marks, is_wide) if wide]))
-    return _with_cores(marks, [next(cut) if wide else Splits([m], [[0]]) for m, wide in zip(marks, is_wide)])
-
-
-def choose(splits: list[Splits], preds: list[Prediction]) -> list[list[int]]:
-    """For each mark, the rows (into `preds`, the splits' pieces in order) of the reading the
-    model is surest of; the first of equals."""
-    chosen, first = [], 0
-    for split in splits:
-        rows = [[first + i for i in option] for option in split.options]
-        chosen.append(max(rows, key=lambda r: _score([preds[i] for i in r])))
-        first += len(split.pieces)
-    return chosen
+    return _with_cores(marks, [next(cut) if wide else whole(m) for m, wide in zip(marks, is_wide)])
 
 
 def _wide(mark: Mark) -> bool:
@@ -270,11 +284,11 @@ def _with_cores(marks: list[Mark], splits: list[Splits]) -> list[Splits]:
             out.append(split)
             continue
         core, rest = len(split.pieces), len(split.pieces) + 1
-        options = split.options + [[core]]
+        options = [*split.options, (core,)]
         a, b = mark.core.box, mark.rest.box
         if b.x >= a.x + a.w / 2 or b.x + b.w <= a.x + a.w / 2:  # beside, not over or under
-            options.append([core, rest] if b.x > a.x else [rest, core])
-        out.append(Splits(split.pieces + [mark.core, mark.rest], options))
+            options.append((core, rest) if b.x > a.x else (rest, core))
+        out.append(Splits((*split.pieces, mark.core, mark.rest), tuple(options)))
     return out
 
 
@@ -319,6 +333,6 @@ def _score(preds: list[Prediction]) -> float:
     a cut into nothing but 1s is the strokes of a U, V, N or H far more often than touching 1s."""
     if len(preds) > 1 and (min(p.digit_confidence for p in preds) < SURE_PIECE or all(p.label == 1 for p in preds)):
         return 0.0
-    return math.exp(sum(math.log(max(p.digit_confidence, 1e-6)) for p in preds) / len(preds)) * PER_CUT ** (
+    return math.exp(sum(math.log(max(p.digit_confidence, 1e-6)) for p in preds) / len(preds)) * SPLIT_PRICE ** (
         len(preds) - 1
     )

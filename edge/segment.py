@@ -360,7 +360,7 @@ def _cut(
         own |= sub_labels == i
     own = cv2.dilate(own.view(np.uint8), _HALO)
     above_noise = cv2.threshold(ink[y0:y1, x0:x1], noise, 0, cv2.THRESH_TOZERO)[1]
-    top, left, crop = tight(np.multiply(above_noise, own))  # own is 0 or 1
+    left, top, crop = tight(np.multiply(above_noise, own))  # own is 0 or 1
     return Box(origin[0] + x0 + left, origin[1] + y0 + top, crop.shape[1], crop.shape[0]), crop
 
 

@@ -86,7 +86,7 @@ def test_cut_pieces_stay_inside_the_mark(ink):
         return
     box = Box(5, 7, ink.shape[1], ink.shape[0])
     (splits,) = split_options([Mark(box, ink)])
-    assert splits.options[0] == [0] and splits.pieces[0].box == box
+    assert splits.options[0] == (0,) and splits.pieces[0].box == box
     for option in splits.options:
         for i in option:
             b = splits.pieces[i].box

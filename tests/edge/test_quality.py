@@ -125,12 +125,9 @@ def test_touching_digits_are_split(recognizer, mnist):
     assert read / joined >= 0.7, f"{read}/{joined} touching pairs read right"
 
 
-def _chosen(splits, preds) -> list[list[tuple]]:
+def _chosen(candidates) -> list[list[tuple]]:
     """Per mark, the pieces of the reading the recognizer keeps, with their predictions."""
-    from digitedge.edge.recognize import choose
-
-    pieces = [p for s in splits for p in s.pieces]
-    return [[(pieces[i].box, preds[i]) for i in rows] for rows in choose(splits, preds)]
+    return [[(p.mark.box, p.prediction) for p in c.best()] for c in candidates]
 
 
 @pytest.mark.parametrize("difficulty", ["clean", "hard"])
@@ -138,9 +135,6 @@ def test_cuts_left_out_change_no_reading(recognizer, mnist, difficulty):
     """The recognizer classifies a wide mark's cuts only when no whole reading has settled it.
     The readings it keeps must be exactly those of classifying every way to read every mark
     in one call, and on clear pages it must classify far fewer inputs."""
-    import numpy as np
-
-    from digitedge.edge.preprocess import prepare
     from digitedge.edge.recognize import readings
     from digitedge.edge.segment import find_marks
 
@@ -149,12 +143,10 @@ def test_cuts_left_out_change_no_reading(recognizer, mnist, difficulty):
     classified = everything = 0
     for _ in range(100 if difficulty == "hard" else 30):
         marks = find_marks(next(stream).image)
-        splits, batch, preds = recognizer.read(marks)
-        all_splits = readings(marks)
-        pieces = [p for s in all_splits for p in s.pieces]
-        all_preds = recognizer.classifier.classify(np.stack([prepare(p.ink) for p in pieces])[..., None])
-        assert _chosen(splits, preds) == _chosen(all_splits, all_preds)
-        assert len(batch) == len(preds) == sum(len(s.pieces) for s in splits)
-        classified, everything = classified + len(batch), everything + len(pieces)
+        kept = recognizer.read(marks)
+        every = recognizer.classify_splits(readings(marks))  # every way to read every mark, in one call
+        assert _chosen(kept) == _chosen(every)
+        classified += sum(len(c.pieces) for c in kept)
+        everything += sum(len(c.pieces) for c in every)
     if difficulty == "clean":
         assert classified < 0.6 * everything, (classified, everything)

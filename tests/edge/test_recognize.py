@@ -27,9 +27,9 @@ def test_prediction_fields_agree_with_the_probabilities(mnist):
     probs = clf.probabilities(x)
     none = clf.labels.index(None)
     for p, row in zip(clf.classify(x), probs):
-        assert p.digit == int(np.argmax(np.delete(row, none))) and abs(p.none - row[none]) < 1e-6
+        assert p.digit == int(np.argmax(np.delete(row, none))) and abs(p.none_probability - row[none]) < 1e-6
         assert abs(p.digit_probability - row[p.digit]) < 1e-6
-        assert 0 <= p.if_digit <= 1 + 1e-6 and p.if_digit >= p.digit_probability
+        assert 0 <= p.conditional_probability <= 1 + 1e-6 and p.conditional_probability >= p.digit_probability
         if p.label is not None:
             assert p.label == p.digit and p.confidence == p.digit_probability
 
