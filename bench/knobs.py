@@ -2,12 +2,12 @@
 
     python bench/knobs.py --data ../shared/datasets/mnist.npz [--scenes 500]
 
-Marks wider than WIDE x their height that no whole reading settles are also tried as
-touching digits, cut along paths found on PATH_ROWS rows. Each variant here changes one
-knob and reports frames/s (the bench/run.py scenes) beside recall, precision and
-whole-line accuracy on the README's scene sets (two seeds, clean and hard).
-Writes bench/knobs.md. Frames/s of different variants are measured interleaved, so their
-ratios hold on a noisy machine; the quality figures are exact.
+Marks wider than `wide` x their height that no whole reading settles are also tried as
+touching digits, cut along paths found on `path_rows` rows (edge/config.py). Each variant
+here is the shipped RecognizerConfig with one knob replaced, and reports frames/s (the
+bench/run.py scenes) beside recall, precision and whole-line accuracy on the README's scene
+sets (two seeds, clean and hard). Writes bench/knobs.md. Frames/s of different variants are
+measured interleaved, so their ratios hold on a noisy machine; the quality figures are exact.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,23 +25,20 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.run import pipeline_scenes  # noqa: E402
-from digitedge.edge import cuts, recognize  # noqa: E402
+from digitedge.edge.config import RecognizerConfig  # noqa: E402
 from digitedge.edge.recognize import Recognizer  # noqa: E402
 from digitedge.train.data import load_mnist  # noqa: E402
 from digitedge.train.scenes import scene_stream, score  # noqa: E402
 
-VARIANTS = {  # name: (WIDE, PATH_ROWS)
-    "shipped": (recognize.WIDE, cuts.PATH_ROWS),
-    "WIDE 0.9": (0.9, cuts.PATH_ROWS),
-    "WIDE 1.0": (1.0, cuts.PATH_ROWS),
-    "PATH_ROWS 24": (recognize.WIDE, 24),
-    "PATH_ROWS 16": (recognize.WIDE, 16),
+SHIPPED = RecognizerConfig()
+VARIANTS = {
+    "shipped": SHIPPED,
+    "wide 0.9": replace(SHIPPED, wide=0.9),
+    "wide 1.0": replace(SHIPPED, wide=1.0),
+    "path_rows 24": replace(SHIPPED, path_rows=24),
+    "path_rows 16": replace(SHIPPED, path_rows=16),
 }
 SEEDS = (2026, 7)
-
-
-def use(variant: str) -> None:
-    recognize.WIDE, cuts.PATH_ROWS = VARIANTS[variant]
 
 
 def main() -> int:
@@ -51,19 +49,17 @@ def main() -> int:
     args = p.parse_args()
     cv2.setNumThreads(1)
     mnist = load_mnist(args.data)
-    rec = Recognizer(num_threads=1)
+    recs = {variant: Recognizer(None, config, num_threads=1) for variant, config in VARIANTS.items()}
     frames = [s.image for s in pipeline_scenes(mnist, np.random.default_rng(5))]
     times: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for _ in range(15):
-        for variant in VARIANTS:
-            use(variant)
+        for variant, rec in recs.items():
             t = time.perf_counter()
             for frame in frames:
                 rec.recognize(frame)
             times[variant].append((time.perf_counter() - t) / len(frames))
     rows = []
-    for variant in VARIANTS:
-        use(variant)
+    for variant, rec in recs.items():
         row = {"variant": variant, "fps": 1 / float(np.median(times[variant]))}
         for seed in SEEDS:
             for difficulty in ("clean", "hard"):
@@ -71,7 +67,6 @@ def main() -> int:
                 row[(difficulty, seed)] = score(rec.recognize, [next(stream) for _ in range(args.scenes)])
         rows.append(row)
         print(f"{variant}: {row['fps']:.0f} frames/s", file=sys.stderr)
-    use("shipped")
     head = " | ".join(f"{d} seed {s}" for d in ("clean", "hard") for s in SEEDS)
     lines = [
         "# Cut-search knobs: speed against quality",

@@ -194,7 +194,7 @@ def pipeline(mnist, repeats: int) -> dict:
         )
         # split, for want of a sure whole reading: more pieces than the mark, its core and its rest
         unsettled = [m for m, c in zip(marks, candidates) if len(c.pieces) > 1 + 2 * (m.core is not None)]
-        stages["cuts"] += median_time(lambda: split_options(unsettled), repeats) if unsettled else 0.0
+        stages["cuts"] += median_time(lambda: split_options(unsettled, rec.config), repeats) if unsettled else 0.0
         stages["prepare"] += median_time(lambda: [prepare(p.ink) for p in pieces], repeats)
         stages["classify"] += median_time(lambda: rec.classifier.classify(batch), repeats)
         inputs, cut_marks = inputs + len(pieces), cut_marks + len(unsettled)

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import cv2
 
+from digitedge.edge.config import RecognizerConfig
 from digitedge.edge.data import Recognition
 from digitedge.edge.images import IMAGE_SUFFIXES, decode, read_bytes
 from digitedge.edge.recognize import Recognizer
@@ -112,8 +113,8 @@ _worker: dict[str, Any] = {}
 CRASH_ENV = "DIGITEDGE_FAULT_CRASH_ON"  # fault injection for tests: a worker dies on matching paths
 
 
-def _init_worker(model: str | None, kwargs: dict[str, Any], annotate: Path | None, parent: int) -> None:
-    _worker["recognizer"] = Recognizer(model, **kwargs)
+def _init_worker(model: str | None, config: RecognizerConfig | None, annotate: Path | None, parent: int) -> None:
+    _worker["recognizer"] = Recognizer(model, config)
     _worker["annotate"] = annotate
     threading.Thread(target=_die_with, args=(parent,), daemon=True, name="digitedge-parent-watch").start()
 
@@ -142,7 +143,7 @@ def run(
     workers: int = 1,
     annotate: Path | None = None,
     recognizer: Recognizer | None = None,
-    **recognizer_kwargs: Any,
+    config: RecognizerConfig | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Rows for `items`, in their order, computed by `workers` processes (one interpreter
     each), or in this process with `recognizer` when there is one worker.
@@ -151,12 +152,12 @@ def run(
     flight are retried one at a time in a fresh pool, so only the culprit gets an error row.
     """
     if workers <= 1:
-        recognizer = recognizer or Recognizer(model, **recognizer_kwargs)
+        recognizer = recognizer or Recognizer(model, config)
         _worker.update(recognizer=recognizer, annotate=annotate)
         yield from map(_work, items)
         return
     ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-    init = (model, recognizer_kwargs, annotate, os.getpid())
+    init = (model, config, annotate, os.getpid())
     todo, suspects = deque(items), deque[Item]()
     while todo or suspects:
         with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=init) as pool:

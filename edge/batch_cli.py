@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TextIO
 
 from digitedge.edge import batch
+from digitedge.edge.config import add_arguments, from_arguments
 from digitedge.edge.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE
-from digitedge.edge.recognize import MIN_CONFIDENCE
-from digitedge.edge.segment import SegmentConfig
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,32 +38,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--annotate", type=Path, metavar="DIR", help="write copies with boxes, labels and confidences")
     p.add_argument("--workers", type=int, default=1, help="processes, one interpreter each (default 1)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
-    p.add_argument(
-        "--polarity",
-        choices=["auto", "dark", "light"],
-        default="auto",
-        help="ink darker or lighter than the background",
-    )
-    p.add_argument(
-        "--min-confidence",
-        type=float,
-        default=MIN_CONFIDENCE,
-        help=f"drop digits the model is less sure of (default {MIN_CONFIDENCE})",
-    )
-    p.add_argument(
-        "--rotate",
-        choices=["0", "90", "180", "270", "auto"],
-        default="0",
-        help="degrees counter-clockwise to turn each image to read it, or auto: try all four quarter "
-        "turns and keep the surest reading (4x the work). JPEG EXIF orientation is always applied first",
-    )
-    p.add_argument(
-        "--expect",
-        choices=["any", "one"],
-        default="any",
-        help="one: each image is a single digit (a crop, a form cell) and gets exactly one, the most "
-        "probable, with P(that digit | a digit) as its confidence; blank images get none (default any)",
-    )
+    add_arguments(p, per_image=True)
     return p
 
 
@@ -89,15 +63,10 @@ def main(argv: list[str]) -> int:
     if not items:
         print("digitedge classify: no images found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_USAGE
-    kwargs = {
-        "segment": SegmentConfig(polarity=args.polarity),
-        "min_confidence": args.min_confidence,
-        "rotate": args.rotate if args.rotate == "auto" else int(args.rotate),
-        "expect": args.expect,
-    }
+    config = from_arguments(args)
     from digitedge.edge.recognize import Recognizer
 
-    recognizer = Recognizer(args.model, **kwargs)  # fail fast on an unusable model; serial runs use it
+    recognizer = Recognizer(args.model, config)  # fail fast on an unusable model; serial runs use it
 
     if args.annotate is not None:
         try:
@@ -135,7 +104,7 @@ def main(argv: list[str]) -> int:
     status = EXIT_OK
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop: as Ctrl-C, summary and 130
     try:
-        rows = batch.run(todo, args.model, args.workers, args.annotate, recognizer=recognizer, **kwargs)
+        rows = batch.run(todo, args.model, args.workers, args.annotate, recognizer=recognizer, config=config)
         for row in tqdm(rows, total=len(todo), unit="img", file=sys.stderr, disable=None):
             sink.write(batch.format_row(row, fmt))
             sink.flush()

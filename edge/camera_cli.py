@@ -22,9 +22,8 @@ from digitedge.edge.camera import (
     check_seconds,
     open_source,
 )
+from digitedge.edge.config import add_arguments, from_arguments
 from digitedge.edge.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
-from digitedge.edge.recognize import MIN_CONFIDENCE
-from digitedge.edge.segment import SegmentConfig
 
 
 def seconds(text: str) -> float:
@@ -88,13 +87,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=5, help="frames in the stable-reading vote (default 5)")
     p.add_argument("--votes", type=int, default=3, help="frames that must agree (default 3)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
-    p.add_argument("--polarity", choices=["auto", "dark", "light"], default="auto")
-    p.add_argument(
-        "--min-confidence",
-        type=float,
-        default=MIN_CONFIDENCE,
-        help=f"drop digits the model is less sure of (default {MIN_CONFIDENCE})",
-    )
+    add_arguments(p)
     return p
 
 
@@ -107,7 +100,7 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"digitedge camera: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    recognizer = Recognizer(args.model, SegmentConfig(polarity=args.polarity), args.min_confidence)
+    recognizer = Recognizer(args.model, from_arguments(args))
 
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))

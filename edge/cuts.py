@@ -13,13 +13,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from digitedge.edge.config import RecognizerConfig
 from digitedge.edge.data import Box
 from digitedge.edge.preprocess import tight
 from digitedge.edge.segment import Mark
-
-MIN_SHARE = 0.05  # a cut leaves at least this share of a mark's ink on either side
-PATH_ROWS = 32  # cut paths are searched on at most this many rows
-SIDESTEP = 40.0  # cost of a cut path's sideways step, in ink levels: it bends round strokes, not round digits
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,7 @@ def whole(mark: Mark) -> Splits:
     return Splits((mark,), ((0,),))
 
 
-def split_options(marks: list[Mark], max_parts: int = 4) -> list[Splits]:
+def split_options(marks: list[Mark], cfg: RecognizerConfig) -> list[Splits]:
     """Ways to cut each wide mark into touching digits, along cheapest top-to-bottom paths.
 
     A straight column cut slices the strokes of digits that lean into each other; a path
@@ -47,10 +44,10 @@ def split_options(marks: list[Mark], max_parts: int = 4) -> list[Splits]:
     pixels, is what costs.
     """
     parts = [
-        max(1, min(max_parts, int(m.ink.shape[1] / (0.35 * m.ink.shape[0])))) for m in marks
+        max(1, min(cfg.max_parts, int(m.ink.shape[1] / (cfg.narrowest * m.ink.shape[0])))) for m in marks
     ]  # digits are rarely narrower
     cut = [(m, p) for m, p in zip(marks, parts) if p > 1]
-    scales = [min(1.0, PATH_ROWS / m.ink.shape[0]) for m, _ in cut]  # big marks: paths on a smaller copy
+    scales = [min(1.0, cfg.path_rows / m.ink.shape[0]) for m, _ in cut]  # big marks: paths on a smaller copy
     smalls = [
         cv2.resize(
             m.ink, (max(1, round(m.ink.shape[1] * f)), max(1, round(m.ink.shape[0] * f))), interpolation=cv2.INTER_AREA
@@ -60,10 +57,11 @@ def split_options(marks: list[Mark], max_parts: int = 4) -> list[Splits]:
         for (m, _), f in zip(cut, scales)
     ]
     # 2 * parts - 1 paths: spare candidates for the recognizer to choose from
-    found = _cut_paths([(s, int(0.25 * s.shape[0]), 2 * p - 1) for s, (_, p) in zip(smalls, cut)]) if cut else []
+    crops = [(s, int(cfg.paths_apart * s.shape[0]), 2 * p - 1) for s, (_, p) in zip(smalls, cut)]
+    found = _cut_paths(crops, cfg) if cut else []
     splits = iter(
         [
-            _options(m, [_scale_path(path, f, m.ink.shape) for path in paths], p)
+            _options(m, [_scale_path(path, f, m.ink.shape) for path in paths], p, cfg)
             for (m, p), f, paths in zip(cut, scales, found)
         ]
     )
@@ -76,12 +74,12 @@ def _scale_path(path: np.ndarray, f: float, shape: tuple[int, int]) -> np.ndarra
     return np.minimum((path[(np.arange(h) * f).astype(np.intp)] / f).round().astype(np.intp), w)
 
 
-def _options(mark: Mark, paths: list[np.ndarray], max_parts: int) -> Splits:
+def _options(mark: Mark, paths: list[np.ndarray], max_parts: int, cfg: RecognizerConfig) -> Splits:
     """The pieces between cut paths and the ways to read the mark with them: every choice of
     up to `max_parts - 1` paths whose pieces are all wide enough."""
     box, crop = mark.box, mark.ink
     h, w = crop.shape
-    min_w = max(2, int(0.1 * h))  # a 1 is thin, but not thinner than this
+    min_w = max(2, int(cfg.thinnest * h))  # a 1 is thin, but not thinner than this
     bounds = np.stack([np.zeros(h, np.intp), *paths, np.full(h, w, np.intp)])
     last = len(bounds) - 1
     # [a, b]: is the piece between bounds a and b at least min_w wide (median over rows)?
@@ -103,17 +101,17 @@ def _options(mark: Mark, paths: list[np.ndarray], max_parts: int) -> Splits:
                 left, top, cut = tight(np.multiply(crop, right_of[a] - right_of[b]))  # bounds never cross: 0 or 1
             except ValueError:  # no ink between these bounds
                 continue
-            if cut.shape[1] >= min_w and cut.shape[0] >= 0.4 * h:
+            if cut.shape[1] >= min_w and cut.shape[0] >= cfg.shortest * h:
                 index[(a, b)] = len(pieces)
                 pieces.append(Mark(Box(box.x + left, box.y + top, cut.shape[1], cut.shape[0]), cut))
     kept = [tuple(index[p] for p in option) for option in options]
     return Splits(tuple(pieces), tuple(option for option in kept if -1 not in option))
 
 
-def _cut_paths(crops: list[tuple[np.ndarray, int, int]]) -> list[list[np.ndarray]]:
+def _cut_paths(crops: list[tuple[np.ndarray, int, int]], cfg: RecognizerConfig) -> list[list[np.ndarray]]:
     """For each (crop, apart, most): up to `most` cheap top-to-bottom paths (a column per row,
     at most one step sideways per row), left to right. For each column of the middle row,
-    the cheapest path through it; kept if it leaves at least MIN_SHARE of the ink on either
+    the cheapest path through it; kept if it leaves at least `min_share` of the ink on either
     side (no slivers) and crosses the middle row `apart` px or more from every cheaper one.
 
     Each crop's top half and bottom half upside down lie side by side, both ending in the
@@ -133,8 +131,8 @@ def _cut_paths(crops: list[tuple[np.ndarray, int, int]]) -> list[list[np.ndarray
         halves[: rows - len(bottom), o + w + 1 : o + 2 * w + 1] = 0.0
         halves[rows - len(bottom) :, o + w + 1 : o + 2 * w + 1] = bottom
         costs.append(cost)
-    total = _path_costs(halves)
-    traced = _trace(total)
+    total = _path_costs(halves, cfg.sidestep)
+    traced = _trace(total, cfg.sidestep)
     found = []
     for (crop, apart, most), cost, o in zip(crops, costs, offsets):
         h, w = crop.shape
@@ -146,7 +144,7 @@ def _cut_paths(crops: list[tuple[np.ndarray, int, int]]) -> list[list[np.ndarray
         before = np.cumsum(crop, axis=1, dtype=np.float64) - crop  # ink left of each pixel, per row
         share = before[np.arange(h)[:, None], paths].sum(axis=0) / max(float(crop.sum()), 1.0)
         cheapest = np.argsort(through, kind="stable")
-        fair = (share >= MIN_SHARE) & (share <= 1 - MIN_SHARE)
+        fair = (share >= cfg.min_share) & (share <= 1 - cfg.min_share)
         chosen: list[int] = []
         free = fair.copy()  # not a sliver, and `apart` from every path chosen so far
         while len(chosen) < most and (left := cheapest[free[cheapest]]).size:
@@ -156,7 +154,7 @@ def _cut_paths(crops: list[tuple[np.ndarray, int, int]]) -> list[list[np.ndarray
     return found
 
 
-def _path_costs(cost: np.ndarray) -> np.ndarray:
+def _path_costs(cost: np.ndarray, sidestep: float) -> np.ndarray:
     """Cheapest path cost from row 0 to every pixel, padded with an inf column on each side."""
     h, w = cost.shape
     total = np.full((h, w + 2), np.inf, np.float32)
@@ -164,19 +162,19 @@ def _path_costs(cost: np.ndarray) -> np.ndarray:
     for r in range(1, h):
         above = total[r - 1]
         np.minimum(above[:-2], above[2:], out=total[r, 1:-1])
-        total[r, 1:-1] += SIDESTEP
+        total[r, 1:-1] += sidestep
         np.minimum(total[r, 1:-1], above[1:-1], out=total[r, 1:-1])
         total[r, 1:-1] += cost[r]
     return total
 
 
-def _trace(total: np.ndarray) -> np.ndarray:
+def _trace(total: np.ndarray, sidestep: float) -> np.ndarray:
     """Follow the cheapest path from every column of the last row of `total` back to row 0:
     the column of each path in every row, (rows, columns)."""
     above = total[:-1]
     # The step into each pixel from the row above, for all rows at once: -1, 0 or +1, the
     # cheaper neighbour (padded: x-1, x, x+1; ties to the left).
-    left, right = above[:, :-2] + np.float32(SIDESTEP), above[:, 2:] + np.float32(SIDESTEP)
+    left, right = above[:, :-2] + np.float32(sidestep), above[:, 2:] + np.float32(sidestep)
     straight = above[:, 1:-1]
     came = np.where((left <= straight) & (left <= right), -1, np.where(straight <= right, 0, 1))
     paths = np.empty((total.shape[0], total.shape[1] - 2), np.intp)

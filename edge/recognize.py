@@ -15,34 +15,22 @@ import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import cv2
 import numpy as np
 
+from digitedge.edge.config import RecognizerConfig, Rotation
 from digitedge.edge.cuts import Splits, split_options, whole
 from digitedge.edge.data import Box, Digit, Recognition
 from digitedge.edge.images import to_gray
 from digitedge.edge.lines import group_lines, read_line
 from digitedge.edge.model import Classifier, Prediction
 from digitedge.edge.preprocess import SIZE, prepare
-from digitedge.edge.segment import Mark, SegmentConfig, find_marks, ink_map, sheet
+from digitedge.edge.segment import Mark, find_marks, ink_map, sheet
 from digitedge.edge.view import View, look
 
-WIDE = 0.8  # w/h above which a mark may be several touching digits
-SURE_PIECE = 0.7  # a cut is taken only if the model is at least this sure of every piece
-MIN_CONFIDENCE = 0.35  # digits less probable than this are guesses between digits: dropped
-# Each extra piece must earn its place: a split's score is multiplied by this per piece beyond
-# the first, so no split scores above it, and a mark read whole more surely than this is settled.
-SPLIT_PRICE = 0.97
-IN_NUMBER_NONE = 0.97  # a doubtful mark inside a number is read unless P(not a digit) is above this
-WORK_PIXELS = 1_300_000  # bigger frames are read at this size first (a 12 MP photo: 1/3 on each side)
-MIN_WORK_HEIGHT = 24  # px: digits this tall at the working size are read there...
-FINE_HEIGHT = 32  # ...smaller ones again where they are this tall, or at full size
-FINE_PIXELS = 13_000_000  # a frame where nothing was read at the working size is read again on at most this
-Rotation = Literal[0, 90, 180, 270, "auto"]
 ROTATIONS = (0, 90, 180, 270)
-Expect = Literal["any", "one"]
 
 
 @dataclass(frozen=True)
@@ -62,36 +50,34 @@ class Candidates:
     pieces: tuple[Piece, ...]
     options: tuple[tuple[int, ...], ...]
 
-    def best(self) -> tuple[Piece, ...]:
+    def best(self, cfg: RecognizerConfig) -> tuple[Piece, ...]:
         """The pieces of the option the model is surest of; the first of equals."""
-        option = max(self.options, key=lambda o: _score([self.pieces[i].prediction for i in o]))
+        option = max(self.options, key=lambda o: _score([self.pieces[i].prediction for i in o], cfg))
         return tuple(self.pieces[i] for i in option)
 
 
 class Recognizer:
     """Builds the interpreter once; `recognize(frame)` is the one verb, for live and batch.
 
-    `rotate`: degrees counter-clockwise to turn each image to read it, or "auto" to try all
-    four quarter turns and keep the surest reading (four times the work). `expect`: "any"
-    number of digits, or "one" per image (a crop, a form cell): the most probable digit,
-    always, with P(that digit | it is a digit) as its confidence."""
+    Every knob is in `config` (`edge.config.RecognizerConfig`); keyword `changes` replace
+    some of them, e.g. `Recognizer(rotate="auto")`: try all four quarter turns and keep the
+    surest reading (four times the work), or `Recognizer(expect="one")`: one digit per image
+    (a crop, a form cell), always the most probable, with P(that digit | it is a digit) as
+    its confidence."""
 
     def __init__(
         self,
         model_path: str | Path | None = None,
-        segment: SegmentConfig = SegmentConfig(),
-        min_confidence: float = MIN_CONFIDENCE,
+        config: RecognizerConfig | None = None,
         num_threads: int = 1,
-        rotate: Rotation = 0,
-        expect: Expect = "any",
+        **changes: Any,
     ) -> None:
-        _checked(rotate)
-        if expect not in ("any", "one"):
-            raise ValueError(f"expect={expect!r}, expected 'any' or 'one'")
+        self.config = dataclasses.replace(config or RecognizerConfig(), **changes)
+        _checked(self.config.rotate)
+        if self.config.expect not in ("any", "one"):
+            raise ValueError(f"expect={self.config.expect!r}, expected 'any' or 'one'")
         self.classifier = Classifier(model_path, num_threads=num_threads)
-        self.segment = segment
-        self.min_confidence = min_confidence
-        self.rotate, self.expect = rotate, expect
+        self.segment = self.config.segment
 
     def recognize(self, image: np.ndarray, rotate: Rotation | None = None) -> Recognition:
         """Read the digits of a BGR or grayscale image; marks the model doubts are dropped.
@@ -103,20 +89,21 @@ class Recognizer:
     ) -> tuple[Recognition, list[np.ndarray]]:
         """`recognize`, plus the 28x28 model input of each digit (same order), for display."""
         gray = to_gray(image)
-        rotate = _checked(self.rotate if rotate is None else rotate)
+        cfg = self.config
+        rotate = _checked(cfg.rotate if rotate is None else rotate)
         H, W = gray.shape
-        if H * W <= WORK_PIXELS:
+        if H * W <= cfg.work_pixels:
             return self._read_gray(gray, rotate)
         # A big photo is read at a working size first; if its digits come out small there,
-        # again where they are FINE_HEIGHT px tall (or at full size). Boxes come back to the frame.
-        scale = math.sqrt(WORK_PIXELS / (H * W))
+        # again where they are `fine_height` px tall (or at full size). Boxes come back to the frame.
+        scale = math.sqrt(cfg.work_pixels / (H * W))
         result, inputs = self._read_scaled(gray, scale, rotate)
         height = statistics.median(d.box.h for d in result.digits) if result.digits else 0
-        if height >= MIN_WORK_HEIGHT:
+        if height >= cfg.min_work_height:
             return result, inputs
         # Nothing read: its digits may be too small here, so again finer, but on at most
-        # FINE_PIXELS (a 12 MP photo in full; a 49 MP page of speckle must not cost a full read).
-        finer = min(1.0, scale * FINE_HEIGHT / height if height else math.sqrt(FINE_PIXELS / (H * W)))
+        # `fine_pixels` (a 12 MP photo in full; a 49 MP page of speckle must not cost a full read).
+        finer = min(1.0, scale * cfg.fine_height / height if height else math.sqrt(cfg.fine_pixels / (H * W)))
         return self._read_gray(gray, rotate) if finer >= 1 else self._read_scaled(gray, finer, rotate)
 
     def _read_scaled(self, gray: np.ndarray, scale: float, rotate: Rotation) -> tuple[Recognition, list[np.ndarray]]:
@@ -128,7 +115,7 @@ class Recognizer:
 
     def _read_gray(self, gray: np.ndarray, rotate: Rotation) -> tuple[Recognition, list[np.ndarray]]:
         """Read a grey frame turned by `rotate` (or the surest of four turns)."""
-        read = self._read_one if self.expect == "one" else self._read
+        read = self._read_one if self.config.expect == "one" else self._read
         if rotate == "auto":  # the sheet is found once, then the view turned four ways
             page = sheet(gray, self.segment)
             return max(
@@ -155,9 +142,7 @@ class Recognizer:
                 whole = _union(parts)
                 pieces.append(Mark(Box(whole.box.x - shift, whole.box.y - shift, whole.box.w, whole.box.h), whole.ink))
         if not pieces:
-            pieces.append(
-                Mark(Box(0, 0, view.gray.shape[1], view.gray.shape[0]), ink_map(view.gray, self.segment.polarity))
-            )
+            pieces.append(Mark(Box(0, 0, view.gray.shape[1], view.gray.shape[0]), ink_map(view.gray, self.segment)))
         try:
             batch, preds = self._classify(pieces)
         except ValueError:  # a blank image: no ink at all
@@ -171,11 +156,12 @@ class Recognizer:
         """Segment a view, read its marks, and report digits and lines in frame pixels."""
         marks = find_marks(view.gray, self.segment, page=view.page)
         sure, doubtful = [], []  # (digit, the piece it was read from)
-        for piece in (piece for candidates in self.read(marks) for piece in candidates.best()):
+        cfg = self.config
+        for piece in (piece for candidates in self.read(marks) for piece in candidates.best(cfg)):
             p = piece.prediction
-            if p.label is not None and p.confidence >= self.min_confidence:
+            if p.label is not None and p.confidence >= cfg.min_confidence:
                 sure.append((Digit(ink_box(piece.mark), p.label, p.confidence), piece))
-            elif p.none_probability < IN_NUMBER_NONE and p.conditional_probability >= self.min_confidence:
+            elif p.none_probability < cfg.in_number_none and p.conditional_probability >= cfg.min_confidence:
                 doubtful.append((Digit(ink_box(piece.mark), p.digit, p.conditional_probability), piece))
         sure_boxes = [d.box for d, _ in sure]
         kept = {id(d): (d, piece) for d, piece in sure + [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]}
@@ -195,18 +181,19 @@ class Recognizer:
 
         Two batched calls: first every mark whole (and without its attached pieces), then
         the splits of the wide marks that no whole reading has settled. A split scores at
-        most SPLIT_PRICE (`_score`), so a mark read more surely than that whole keeps its
+        most `split_price` (`_score`), so a mark read more surely than that whole keeps its
         whole reading whatever its splits would say: leaving them out changes no result, and
         on a page of clear digits it leaves out most of the work."""
+        cfg = self.config
         first = self.classify_splits(_with_cores(marks, [whole(m) for m in marks]))
         unsettled = [
             mark
             for mark, candidates in zip(marks, first)
-            if _wide(mark) and _score([p.prediction for p in candidates.best()]) <= SPLIT_PRICE
+            if _wide(mark, cfg) and _score([p.prediction for p in candidates.best(cfg)], cfg) <= cfg.split_price
         ]
         if not unsettled:
             return first
-        splits = dict(zip(map(id, unsettled), split_options(unsettled)))
+        splits = dict(zip(map(id, unsettled), split_options(unsettled, cfg)))
         # piece 0 of a split is the mark itself, classified above: only the others are new
         new = iter(self._pieces([p for s in splits.values() for p in s.pieces[1:]]))
         out = []
@@ -261,17 +248,17 @@ def sureness(result: Recognition) -> float:
     return sum(d.confidence for d in result.digits)
 
 
-def readings(marks: list[Mark]) -> list[Splits]:
+def readings(marks: list[Mark], cfg: RecognizerConfig) -> list[Splits]:
     """Every way to read each mark: whole; cut into touching digits if it is wide; without
     the pieces attached to it, if any."""
-    is_wide = [_wide(m) for m in marks]
-    cut = iter(split_options([m for m, wide in zip(marks, is_wide) if wide]))
+    is_wide = [_wide(m, cfg) for m in marks]
+    cut = iter(split_options([m for m, wide in zip(marks, is_wide) if wide], cfg))
     return _with_cores(marks, [next(cut) if wide else whole(m) for m, wide in zip(marks, is_wide)])
 
 
-def _wide(mark: Mark) -> bool:
+def _wide(mark: Mark, cfg: RecognizerConfig) -> bool:
     """Whether a mark is wide enough to be touching digits."""
-    return mark.box.w > WIDE * mark.box.h
+    return mark.box.w > cfg.wide * mark.box.h
 
 
 def _with_cores(marks: list[Mark], splits: list[Splits]) -> list[Splits]:
@@ -327,12 +314,12 @@ def in_a_number(box: Box, sure: list[Box]) -> bool:
     return False
 
 
-def _score(preds: list[Prediction]) -> float:
+def _score(preds: list[Prediction], cfg: RecognizerConfig) -> float:
     """How believable a reading of one mark is: geometric mean of the pieces' digit confidence.
     Pieces cut from letters often look like digits, so a cut needs every piece to be sure, and
     a cut into nothing but 1s is the strokes of a U, V, N or H far more often than touching 1s."""
-    if len(preds) > 1 and (min(p.digit_confidence for p in preds) < SURE_PIECE or all(p.label == 1 for p in preds)):
+    if len(preds) > 1 and (min(p.digit_confidence for p in preds) < cfg.sure_piece or all(p.label == 1 for p in preds)):
         return 0.0
-    return math.exp(sum(math.log(max(p.digit_confidence, 1e-6)) for p in preds) / len(preds)) * SPLIT_PRICE ** (
+    return math.exp(sum(math.log(max(p.digit_confidence, 1e-6)) for p in preds) / len(preds)) * cfg.split_price ** (
         len(preds) - 1
     )

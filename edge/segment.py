@@ -25,32 +25,14 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from digitedge.edge.config import Polarity, SegmentConfig
 from digitedge.edge.data import Box
 from digitedge.edge.images import to_gray
 from digitedge.edge.page import find_page
 from digitedge.edge.preprocess import tight
 
-Polarity = Literal["auto", "dark", "light"]
-MAX_MARKS = 300
-EDGE = 2  # px of faint halo kept around a mark's pixels
-RIM = 4  # px of the 160 px copy left out inside a sheet's outline: its edge, shaded or curled
-LINE_LENGTH = 0.3  # a straight line this long (share of the paper's longer side) is a ruled line, not ink
-MANY_CONTOURS = 5000  # more than this: component boxes from OpenCV's statistics (same boxes)
-MANY_MARKS = 60  # more marks than this may be the pieces of a broken ruled line
-MAX_LINE_HALF = 3  # px: a ruled line's half width is at most this (a bold stroke's is more)
-
-
-@dataclass(frozen=True)
-class SegmentConfig:
-    """Knobs of the segmenter; defaults suit digits from ~20 px to most of the frame."""
-
-    polarity: Polarity = "auto"  # dark ink on light paper, light on dark, or decide per frame
-    min_height: int = 10  # px; smaller marks are specks
-    min_contrast: int = 40  # ink levels (0..255) a stroke must reach somewhere
-    max_width: float = 5.0  # w/h beyond this is a ruled line, not (touching) digits
-    find_page: bool = True  # a sheet on a darker desk: read the sheet alone, its paper sets the polarity
-    desk_ratio: float = 0.6  # a desk is at most this bright relative to the sheet on it (a shadow is brighter)
-    frame_edge: bool = True  # drop marks along the frame's edge spanning a third of it (a border, not a digit)
+__all__ = ["FIND", "Mark", "Polarity", "SegmentConfig", "find_marks", "ink_map", "sheet"]
+MANY_CONTOURS = 5000  # more than this: component boxes from OpenCV's statistics (same boxes, faster)
 
 
 @dataclass(frozen=True)
@@ -67,37 +49,39 @@ class Mark:
     rest: Mark | None = None
 
 
-def _polarity(gray: np.ndarray) -> Literal["dark", "light"]:
+def _polarity(gray: np.ndarray, cfg: SegmentConfig) -> Literal["dark", "light"]:
     """Dark ink on paper, or light strokes on a dark board, by a majority of three tests that
     fail in different photos: is the frame bright (not in a dim photo of white paper); does
     its darker tail reach further from the median than its lighter one (not with a deep
     shadow); do strokes stand darker than the mean around them (not with strokes bolder than
     that window). The third, dearest, is asked only when the first two disagree."""
     low, mid, high = _quantiles(_histogram(gray[::8, ::8]), (0.01, 0.5, 0.99))
-    bright, dark_tail = mid >= 110, mid - low >= high - mid
+    bright, dark_tail = mid >= cfg.bright_median, mid - low >= high - mid
     if bright == dark_tail:
         return "dark" if bright else "light"
     h, w = gray.shape
-    f = min(1.0, 320 / max(h, w))
+    f = min(1.0, cfg.polarity_px / max(h, w))
     small = (
         cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA) if f < 1 else gray
     )
-    k = max(3, min(small.shape) // 10) | 1
+    k = max(3, min(small.shape) // cfg.polarity_window) | 1
     residual = cv2.subtract(small, cv2.blur(small, (k, k)), dtype=cv2.CV_16S) + 255  # 0..510
     darker, lighter = _quantiles(np.bincount(residual.ravel(), minlength=511), (0.005, 0.995))
     return "dark" if 255 - darker >= lighter - 255 else "light"
 
 
-def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
-    """Background-subtracted ink, white on black, uint8, same size as `gray`."""
+def ink_map(gray: np.ndarray, cfg: SegmentConfig, polarity: Polarity | None = None) -> np.ndarray:
+    """Background-subtracted ink, white on black, uint8, same size as `gray`; `polarity`
+    overrides the config's."""
+    polarity = polarity or cfg.polarity
     if polarity == "auto":
-        polarity = _polarity(gray)
+        polarity = _polarity(gray, cfg)
     if polarity == "light":
         gray = 255 - gray
     h, w = gray.shape
-    step = max(1, min(h, w) // 120)  # background is smooth: estimate it on <= ~120 px
+    step = max(1, min(h, w) // cfg.background_px)  # background is smooth: estimate it on a small copy
     small = cv2.resize(gray, (max(1, w // step), max(1, h // step)), interpolation=cv2.INTER_AREA) if step > 1 else gray
-    k = max(15 // step, min(small.shape) // 8) | 1  # wider than the thickest stroke we expect
+    k = max(15 // step, min(small.shape) // cfg.background_kernel) | 1  # wider than the thickest stroke we expect
     # Closing (max then min filter) erases dark strokes but follows shadow edges.
     bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     if step > 1:
@@ -105,12 +89,12 @@ def ink_map(gray: np.ndarray, polarity: Polarity = "auto") -> np.ndarray:
     return cv2.subtract(bg, gray)
 
 
-def _thresholds(ink: np.ndarray, min_contrast: int) -> tuple[int, int, int]:
+def _thresholds(ink: np.ndarray, cfg: SegmentConfig) -> tuple[int, int, int]:
     """(noise floor, mark level, clear-ink level) of an ink map.
 
     The noise floor is robust (median + 4 sigma from the MAD): on a clean page it is 0, so a
-    mark's faint anti-aliased edge is kept exactly. Marks are regions above a third of the
-    clear-ink level (Otsu, never below `min_contrast`) holding at least one clear-ink pixel.
+    mark's faint anti-aliased edge is kept exactly. Marks are regions above 1/`mark_level` of
+    the clear-ink level (Otsu, never below `min_contrast`) holding at least one clear-ink pixel.
     All three come from one histogram. `ink` may also be a 1-D sample (the paper of a sheet).
     """
     hist = _histogram(ink[::2, ::2] if ink.ndim == 2 and ink.size > 40_000 else ink)
@@ -118,9 +102,9 @@ def _thresholds(ink: np.ndarray, min_contrast: int) -> tuple[int, int, int]:
     deviation = np.zeros(256, np.int64)  # histogram of |pixel - median|, folded from `hist`
     deviation[: 256 - median] += hist[median:]
     deviation[1 : median + 1] += hist[:median][::-1]
-    noise = int(median + 4 * 1.4826 * _median(deviation))
-    high = max(min_contrast, _otsu(hist), noise + 2)
-    return noise, max(noise + 1, high // 3), high
+    noise = int(median + cfg.noise_sigmas * 1.4826 * _median(deviation))  # 1.4826 MAD: one sigma
+    high = max(cfg.min_contrast, _otsu(hist), noise + 2)
+    return noise, max(noise + 1, high // cfg.mark_level), high
 
 
 def _histogram(a: np.ndarray) -> np.ndarray:
@@ -179,35 +163,36 @@ def find_marks(
     if isinstance(page, str):
         page = sheet(gray, cfg)
     if page is None:
-        ink = ink_map(gray, cfg.polarity)
-        noise, low, high = _thresholds(ink, cfg.min_contrast)
+        ink = ink_map(gray, cfg)
+        noise, low, high = _thresholds(ink, cfg)
     else:  # the desk takes the paper's level, so it holds no ink and bends no background
         paper = int(np.median(gray[page == 1][::16]))
-        ink = ink_map(np.where(page == 1, gray, np.uint8(paper)), "dark")
-        rim = round(RIM * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
+        ink = ink_map(np.where(page == 1, gray, np.uint8(paper)), cfg, "dark")
+        rim = round(cfg.rim * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
         inner = cv2.erode(page, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))).view(bool)
         ink[~inner] = 0
-        noise, low, high = _thresholds(ink[inner][::4], cfg.min_contrast)  # levels of the sheet alone
+        noise, low, high = _thresholds(ink[inner][::4], cfg)  # levels of the sheet alone
     mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low
     # Marks and their halos lie inside the box round all ink: label and cut there alone.
     x, y, w, h = cv2.boundingRect(mask)
     if w == 0:
         return []
     H, W = gray.shape
-    origin = (max(0, x - EDGE), max(0, y - EDGE))
-    inside = np.s_[origin[1] : min(H, y + h + EDGE), origin[0] : min(W, x + w + EDGE)]
+    edge = cfg.halo
+    origin = (max(0, x - edge), max(0, y - edge))
+    inside = np.s_[origin[1] : min(H, y + h + edge), origin[0] : min(W, x + w + edge)]
     ink, mask = ink[inside], mask[inside]
     labels, boxes = _components(mask)
     # Ruled and grid paper: lines run through digits and weld them into one long mark.
     extent = max(H, W) if page is None else max(cv2.boundingRect(page)[2:])  # of the paper the lines are on
     # Looked for when some mark is as long as a line, or there are many: a line broken by noise.
-    if ((boxes[:, 2:].max(axis=1) >= LINE_LENGTH * extent).any() or len(boxes) > MANY_MARKS) and _remove_lines(
-        mask, extent
+    if ((boxes[:, 2:].max(axis=1) >= cfg.line_length * extent).any() or len(boxes) > cfg.many_marks) and _remove_lines(
+        mask, extent, cfg
     ):
         labels, boxes = _components(mask)
     # In wide marks, faint ruled lines and smudges must not weld digits together. (Marks
     # without clear ink are dropped below, and so would be every piece of them.)
-    wide = boxes[:, 2] > 1.3 * boxes[:, 3]
+    wide = boxes[:, 2] > cfg.weld_width * boxes[:, 3]
     if (welded := np.flatnonzero(_holds_clear_ink(ink, labels, boxes, high, wide))).size:
         faint = (low + high) // 2
         for i in welded.tolist():
@@ -216,52 +201,53 @@ def find_marks(
         labels, boxes = _components(mask)
     # Specks are shorter than a third of the smallest digit or hold fewer than 4 px (an
     # 8-connected piece 4 px long or tall holds at least 4: only shorter ones are counted).
-    sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / 3
+    sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / cfg.speck
     # The frame's own edge (a scan's border, a sliver of desk, a canvas's outline) is no
     # digit, and its box would swallow every digit in the merging below.
     if cfg.frame_edge:
         x0, y0 = boxes[:, 0] + origin[0], boxes[:, 1] + origin[1]
         at_edge = (x0 == 0) | (y0 == 0) | (x0 + boxes[:, 2] == W) | (y0 + boxes[:, 3] == H)
-        sized &= ~(at_edge & ((boxes[:, 2] > W / 3) | (boxes[:, 3] > H / 3)))
+        sized &= ~(at_edge & ((boxes[:, 2] > W / cfg.edge_span) | (boxes[:, 3] > H / cfg.edge_span)))
     strong = _holds_clear_ink(ink, labels, boxes, high, sized)
     comps = [
         (i, Box(*boxes[i].tolist()))
         for i in np.flatnonzero(strong & sized).tolist()
         if boxes[i, 2:].max() >= 4 or np.count_nonzero(labels[_rows_cols(boxes[i])] == i) >= 4
     ]
-    comps = sorted(comps, key=lambda c: -c[1].area)[:MAX_MARKS]  # pure noise must not explode
+    comps = sorted(comps, key=lambda c: -c[1].area)[: cfg.max_marks]  # pure noise must not explode
     marks = []
     where = dict(comps)
-    for ids, box, core in _merge_pieces(comps, cfg.min_height):
-        if box.h < cfg.min_height or box.h > 0.98 * H or box.w > 0.98 * W:
+    for ids, box, core in _merge_pieces(comps, cfg):
+        if box.h < cfg.min_height or box.h > cfg.max_extent * H or box.w > cfg.max_extent * W:
             continue
         if box.w > cfg.max_width * box.h:
             continue
         alone = rest = None
         if core:
-            alone = Mark(*_cut(ink, labels, core[0], core[1], noise, origin))
+            alone = Mark(*_extract(ink, labels, core[0], core[1], noise, origin, edge))
             others = [i for i in ids if i not in core[0]]
             rest = Mark(
-                *_cut(ink, labels, others, functools.reduce(Box.union, (where[i] for i in others)), noise, origin)
+                *_extract(
+                    ink, labels, others, functools.reduce(Box.union, (where[i] for i in others)), noise, origin, edge
+                )
             )
-        marks.append(Mark(*_cut(ink, labels, ids, box, noise, origin), core=alone, rest=rest))
+        marks.append(Mark(*_extract(ink, labels, ids, box, noise, origin, edge), core=alone, rest=rest))
     return marks
 
 
-def _remove_lines(mask: np.ndarray, size: int) -> bool:
+def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:
     """Erase the long straight lines (ruled or grid paper, a form's borders) from `mask`, in
     place, but not where a stroke crosses them: a line pixel with ink beyond the line on
     both sides stays. Says whether any line was found. A line may be broken (faint, or cut
-    by noise) into pieces no longer than a digit: gaps up to 5% of `size` are bridged.
+    by noise) into pieces no longer than a digit: gaps up to 1/`line_gap` of `size` are bridged.
 
     Lines are thin: they are looked for among the thin parts of the marks (a bold digit
     holds straight paths of any slope), and a segment as thick as a bold stroke is none."""
     opened: np.ndarray = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _BOLD)
     thin = mask & ~opened
-    length = int(LINE_LENGTH * size)
-    segments = cv2.HoughLinesP(
-        thin, 1, np.pi / 360, max(20, length // 2), minLineLength=length, maxLineGap=max(3, size // 20)
-    )
+    length = int(cfg.line_length * size)
+    gap = max(3, size // cfg.line_gap)
+    segments = cv2.HoughLinesP(thin, 1, np.pi / 360, max(20, length // 2), minLineLength=length, maxLineGap=gap)
     if segments is None:
         return False
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
@@ -272,7 +258,7 @@ def _remove_lines(mask: np.ndarray, size: int) -> bool:
         width = float(
             np.median(dist[np.linspace(y0, y1, n).round().astype(int), np.linspace(x0, x1, n).round().astype(int)])
         )
-        if width <= MAX_LINE_HALF:
+        if width <= cfg.max_line_half:
             widths.append(width)
             cv2.line(across[abs(x1 - x0) >= abs(y1 - y0)], (x0, y0), (x1, y1), 1, 1)
     if not widths:
@@ -343,22 +329,24 @@ def _rows_cols(box: np.ndarray) -> tuple[slice, slice]:
     return np.s_[y : y + h, x : x + w]
 
 
-_HALO = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * EDGE + 1, 2 * EDGE + 1))
+@functools.cache
+def _square(side: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
 
 
-def _cut(
-    ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: int, origin: tuple[int, int]
+def _extract(
+    ink: np.ndarray, labels: np.ndarray, ids: list[int], box: Box, noise: int, origin: tuple[int, int], edge: int
 ) -> tuple[Box, np.ndarray]:
-    """The mark's ink: its pixels plus a 2 px halo of faint edge above the noise floor, and
-    its box in the frame, whose pixel `origin` (x, y) is the corner of `ink` and `labels`."""
+    """The mark's ink: its pixels plus an `edge` px halo of faint edge above the noise floor,
+    and its box in the frame, whose pixel `origin` (x, y) is the corner of `ink` and `labels`."""
     H, W = ink.shape
-    x0, y0 = max(0, box.x - EDGE), max(0, box.y - EDGE)
-    x1, y1 = min(W, box.x + box.w + EDGE), min(H, box.y + box.h + EDGE)
+    x0, y0 = max(0, box.x - edge), max(0, box.y - edge)
+    x1, y1 = min(W, box.x + box.w + edge), min(H, box.y + box.h + edge)
     sub_labels = labels[y0:y1, x0:x1]
     own = sub_labels == ids[0]
     for i in ids[1:]:
         own |= sub_labels == i
-    own = cv2.dilate(own.view(np.uint8), _HALO)
+    own = cv2.dilate(own.view(np.uint8), _square(2 * edge + 1))
     above_noise = cv2.threshold(ink[y0:y1, x0:x1], noise, 0, cv2.THRESH_TOZERO)[1]
     left, top, crop = tight(np.multiply(above_noise, own))  # own is 0 or 1
     return Box(origin[0] + x0 + left, origin[1] + y0 + top, crop.shape[1], crop.shape[0]), crop
@@ -367,7 +355,7 @@ def _cut(
 Group = tuple[list[int], Box]
 
 
-def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[list[int], Box, Group | None]]:
+def _merge_pieces(comps: list[tuple[int, Box]], cfg: SegmentConfig) -> list[tuple[list[int], Box, Group | None]]:
     """Join components that overlap mostly in x and sit close in y: pieces of one digit.
     Sizes are judged by each group's tallest component, not its growing box, so a chain of
     marks (a digit, a small letter below it, the line below that) never snowballs into one.
@@ -386,9 +374,9 @@ def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[l
         tall = np.maximum(a[..., 4], b[..., 4])
         height = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
         join: np.ndarray = (
-            (overlap >= 0.6 * np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0]))
-            & (gap <= 0.3 * np.maximum(tall, min_height))
-            & (height <= 1.6 * tall)
+            (overlap >= cfg.merge_overlap * np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0]))
+            & (gap <= cfg.merge_gap * np.maximum(tall, cfg.min_height))
+            & (height <= cfg.merge_height * tall)
         )
         return join
 
@@ -403,11 +391,11 @@ def _merge_pieces(comps: list[tuple[int, Box]], min_height: int) -> list[tuple[l
         again = joins(g[a], g)
         pairs[a, a + 1 :], pairs[:a, a] = again[a + 1 :], again[:a]
     return _attach_fragments(
-        [(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)]
+        [(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)], cfg
     )
 
 
-def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group | None]]:
+def _attach_fragments(groups: list[Group], cfg: SegmentConfig) -> list[tuple[list[int], Box, Group | None]]:
     """Give a broken-off stroke (at most half as tall as a neighbour, touching its box) back to it,
     unless the result would be wider than a digit — or, for a flat stroke across the top (the
     detached bar of a 5 or 7, often long), wider than 1.5 digit heights. Dots stay apart:
@@ -418,18 +406,18 @@ def _attach_fragments(groups: list[Group]) -> list[tuple[list[int], Box, Group |
     for ids, box in groups:
         host = None
         for k, (_, big, _) in enumerate(kept):
-            if big.h < 2 * box.h:  # most pairs: digits of about one height, or a short digit beside a tall one
+            if big.h < cfg.fragment_host * box.h:  # most pairs: digits of about one height, or a short one beside
                 continue
             gap = max(big.x - (box.x + box.w), box.x - (big.x + big.w))
-            inside_y = big.y - 0.25 * big.h <= box.cy <= big.y + 1.25 * big.h
+            inside_y = big.y - cfg.fragment_reach * big.h <= box.cy <= big.y + (1 + cfg.fragment_reach) * big.h
             union = big.union(box)
-            top_bar = box.w >= 1.5 * box.h and box.cy <= big.y + 0.3 * big.h
+            top_bar = box.w >= cfg.top_bar * box.h and box.cy <= big.y + cfg.top_zone * big.h
             if (
-                max(box.w, box.h) >= 0.2 * big.h
-                and gap <= 0.2 * big.h
+                max(box.w, box.h) >= cfg.fragment_size * big.h
+                and gap <= cfg.fragment_gap * big.h
                 and inside_y
-                and union.w <= (1.5 if top_bar else 1.0) * union.h
-                and union.h <= 1.3 * big.h
+                and union.w <= (cfg.top_bar if top_bar else 1.0) * union.h
+                and union.h <= cfg.fragment_union * big.h
             ):
                 host = k
                 break

@@ -241,6 +241,7 @@ def _glyph_piece(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A piece of a printed character as the recognizer's own cut search makes it (a G cut
     into something like 1 and 3, a % into 9 and 6), so cutting a letter does not yield sure
     digits. Characters too narrow to be tried as touching digits stay whole."""
+    from digitedge.edge.config import RecognizerConfig
     from digitedge.edge.data import Box
     from digitedge.edge.recognize import readings
     from digitedge.edge.segment import Mark
@@ -249,7 +250,7 @@ def _glyph_piece(glyph: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         _, _, crop = tight(glyph)
     except ValueError:
         return glyph
-    pieces = readings([Mark(Box(0, 0, crop.shape[1], crop.shape[0]), crop)])[0].pieces[1:]
+    pieces = readings([Mark(Box(0, 0, crop.shape[1], crop.shape[0]), crop)], RecognizerConfig())[0].pieces[1:]
     return pieces[int(rng.integers(len(pieces)))].ink if pieces else crop
 
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from digitedge.edge.config import RecognizerConfig, SegmentConfig
 from digitedge.edge.data import Box, Digit
 from digitedge.edge.lines import group_lines
 from digitedge.edge.preprocess import SIZE, prepare
@@ -72,7 +73,7 @@ def test_histogram_figures_match_their_definitions(a):
     assert _otsu(hist) == int(cv2.threshold(a, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
     deviation = np.abs(a.astype(int) - median).ravel()
     noise = int(median + 4 * 1.4826 * np.sort(deviation)[(a.size - 1) // 2])
-    assert _thresholds(a, 1)[0] == noise
+    assert _thresholds(a, SegmentConfig(min_contrast=1))[0] == noise
 
 
 @settings(max_examples=30, deadline=None)
@@ -85,7 +86,7 @@ def test_cut_pieces_stay_inside_the_mark(ink):
     if not ink.any():
         return
     box = Box(5, 7, ink.shape[1], ink.shape[0])
-    (splits,) = split_options([Mark(box, ink)])
+    (splits,) = split_options([Mark(box, ink)], RecognizerConfig())
     assert splits.options[0] == (0,) and splits.pieces[0].box == box
     for option in splits.options:
         for i in option:
@@ -102,9 +103,9 @@ def test_marks_cut_together_or_alone_give_the_same_options(inks):
     from digitedge.edge.segment import Mark
 
     marks = [Mark(Box(0, 0, ink.shape[1], ink.shape[0]), ink) for ink in inks if ink.any()]
-    together = split_options(marks)
+    together = split_options(marks, RecognizerConfig())
     for mark, split in zip(marks, together):
-        (alone,) = split_options([mark])
+        (alone,) = split_options([mark], RecognizerConfig())
         assert split.options == alone.options
         assert [p.box for p in split.pieces] == [p.box for p in alone.pieces]
         assert all(np.array_equal(a.ink, b.ink) for a, b in zip(split.pieces, alone.pieces))
@@ -181,8 +182,8 @@ def test_piece_merging_equals_the_plain_rule(boxes, min_height):
     seen = []
     attach = segment._attach_fragments
     try:
-        segment._attach_fragments = lambda groups: seen.append(groups) or attach(groups)
-        segment._merge_pieces(comps, min_height)
+        segment._attach_fragments = lambda groups, cfg: seen.append(groups) or attach(groups, cfg)
+        segment._merge_pieces(comps, SegmentConfig(min_height=min_height))
     finally:
         segment._attach_fragments = attach
     assert seen == [_merge_by_restarting(comps, min_height)]

@@ -125,9 +125,9 @@ def test_touching_digits_are_split(recognizer, mnist):
     assert read / joined >= 0.7, f"{read}/{joined} touching pairs read right"
 
 
-def _chosen(candidates) -> list[list[tuple]]:
+def _chosen(candidates, config) -> list[list[tuple]]:
     """Per mark, the pieces of the reading the recognizer keeps, with their predictions."""
-    return [[(p.mark.box, p.prediction) for p in c.best()] for c in candidates]
+    return [[(p.mark.box, p.prediction) for p in c.best(config)] for c in candidates]
 
 
 @pytest.mark.parametrize("difficulty", ["clean", "hard"])
@@ -144,8 +144,8 @@ def test_cuts_left_out_change_no_reading(recognizer, mnist, difficulty):
     for _ in range(100 if difficulty == "hard" else 30):
         marks = find_marks(next(stream).image)
         kept = recognizer.read(marks)
-        every = recognizer.classify_splits(readings(marks))  # every way to read every mark, in one call
-        assert _chosen(kept) == _chosen(every)
+        every = recognizer.classify_splits(readings(marks, recognizer.config))  # every way to read every mark
+        assert _chosen(kept, recognizer.config) == _chosen(every, recognizer.config)
         classified += sum(len(c.pieces) for c in kept)
         everything += sum(len(c.pieces) for c in every)
     if difficulty == "clean":
