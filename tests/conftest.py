@@ -4,12 +4,14 @@ small data made by the project."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+CLI = (sys.executable, "-m", "digitedge")  # the command, run as a user runs it
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from dataclasses import replace
 
 import pytest
+
+from tests.conftest import CLI
 
 pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.slow
@@ -45,9 +46,7 @@ def test_refused_with_a_clear_message(tmp_path, name, shape, message):
         Classifier(path)
     res = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "digitedge",
+            *CLI,
             "classify",
             str(DEFAULT_MODEL.parents[2] / "samples"),
             "--model",

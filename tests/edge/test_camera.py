@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from digitedge.edge.camera import SourceError, StableReading, VideoSource
-from tests.conftest import REPO
+from tests.conftest import CLI, REPO
 
 VIDEO = REPO / "samples" / "video.avi"
 TRUTH = json.loads((REPO / "samples" / "truth.json").read_text())["video.avi"]["lines"]
@@ -18,7 +18,7 @@ TRUTH = json.loads((REPO / "samples" / "truth.json").read_text())["video.avi"]["
 def test_camera_reads_the_sample_video(tmp_path):
     out = tmp_path / "frames.jsonl"
     res = subprocess.run(
-        [sys.executable, "-m", "digitedge", "camera", "--source", str(VIDEO), "--jsonl", str(out)],
+        [*CLI, "camera", "--source", str(VIDEO), "--jsonl", str(out)],
         capture_output=True,
         text=True,
     )
@@ -37,9 +37,7 @@ def test_a_jsonl_appended_across_restarts_marks_each_run(tmp_path):
     for _ in range(2):
         subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "digitedge",
+                *CLI,
                 "camera",
                 "--source",
                 str(VIDEO),
@@ -59,9 +57,7 @@ def test_max_frames_and_record(tmp_path):
     rec = tmp_path / "rec.avi"
     res = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "digitedge",
+            *CLI,
             "camera",
             "--source",
             str(VIDEO),
@@ -82,7 +78,7 @@ def test_max_frames_and_record(tmp_path):
 
 def test_source_that_never_opens_is_a_clear_error():
     res = subprocess.run(
-        [sys.executable, "-m", "digitedge", "camera", "--source", "/nonexistent/video.avi"],
+        [*CLI, "camera", "--source", "/nonexistent/video.avi"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -186,9 +182,7 @@ def test_memory_stays_flat_over_20000_frames_of_a_looping_video(tmp_path):
     out = tmp_path / "frames.jsonl"
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "digitedge",
+            *CLI,
             "camera",
             "--source",
             str(VIDEO),

@@ -11,16 +11,14 @@ import sys
 import pytest
 
 from digitedge.edge.metadata import ModelMetadata, write_metadata
-from tests.conftest import REPO
+from tests.conftest import CLI, REPO
 
 SAMPLES = REPO / "samples"
 TRUTH = json.loads((SAMPLES / "truth.json").read_text())
 
 
 def classify(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "digitedge", "classify", *map(str, args)], capture_output=True, text=True, cwd=cwd
-    )
+    return subprocess.run([*CLI, "classify", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
 def _rows(text):

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
-from tests.conftest import REPO
+from tests.conftest import CLI, REPO
 
 
 def doctor(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "digitedge", "doctor", *map(str, args)], capture_output=True, text=True
-    )
+    return subprocess.run([*CLI, "doctor", *map(str, args)], capture_output=True, text=True)
 
 
 def test_all_good_with_the_bundled_model_and_a_video_source():

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from digitedge.edge.batch import CRASH_ENV
-from tests.conftest import REPO
+from tests.conftest import CLI, REPO
 
 pytestmark = pytest.mark.faults
 
@@ -27,9 +27,7 @@ SAMPLE = REPO / "samples" / "clean-1.jpg"
 
 
 def classify(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "digitedge", "classify", *map(str, args)], capture_output=True, env=env, timeout=300
-    )
+    return subprocess.run([*CLI, "classify", *map(str, args)], capture_output=True, env=env, timeout=300)
 
 
 def rows_of(stdout: bytes) -> dict[str, dict]:
@@ -123,7 +121,7 @@ def test_unreadable_file():
                 [*prefix, sys.executable, "-c", "import digitedge.edge.batch"], capture_output=True
             ).returncode:
                 pytest.skip("user nobody cannot read this checkout or its venv, so cannot run the check")
-        res = subprocess.run([*prefix, sys.executable, "-m", "digitedge", "classify", str(secret)], capture_output=True)
+        res = subprocess.run([*prefix, *CLI, "classify", str(secret)], capture_output=True)
         assert res.returncode == 1, res.stderr
         assert "Permission denied" in rows_of(res.stdout)["secret.jpg"]["error"]
     finally:
@@ -142,7 +140,7 @@ def test_sigkill_then_rerun_leaves_one_valid_row_per_file(tmp_path):
     folder = _folder_of_copies(tmp_path, 120)
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
+        [*CLI, "classify", str(folder), "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -167,7 +165,7 @@ def test_ctrl_c_and_sigterm_flush_and_exit_130(tmp_path, stop):
     folder = _folder_of_copies(tmp_path, 120)
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
+        [*CLI, "classify", str(folder), "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -222,7 +220,7 @@ def test_workers_die_with_their_parent(tmp_path):
     folder = _folder_of_copies(tmp_path, 400)
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "digitedge", "classify", str(folder), "--workers", "2", "--out", str(out)],
+        [*CLI, "classify", str(folder), "--workers", "2", "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -330,7 +328,7 @@ def test_outputs_that_cannot_be_written_are_one_line_each(tmp_path):
         ("--annotate", tmp_path / "a-file" / "annotated"),
     ):
         res = subprocess.run(
-            [sys.executable, "-m", "digitedge", "classify", str(SAMPLE), option, str(path)],
+            [*CLI, "classify", str(SAMPLE), option, str(path)],
             capture_output=True,
             text=True,
         )
@@ -342,9 +340,7 @@ def test_outputs_that_cannot_be_written_are_one_line_each(tmp_path):
 
 def test_output_piped_to_head_ends_quietly(tmp_path):
     folder = _folder_of_copies(tmp_path, 60)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "digitedge", "classify", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    proc = subprocess.Popen([*CLI, "classify", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline()  # `head -1`: one row, then the pipe closes
     proc.stdout.close()
     err = proc.stderr.read().decode()
@@ -366,7 +362,7 @@ def test_a_full_disk_keeps_the_rows_before_and_resume_completes(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
 
     res = subprocess.run(
-        [sys.executable, "-m", "digitedge", "classify", str(folder), "--out", str(out)],
+        [*CLI, "classify", str(folder), "--out", str(out)],
         capture_output=True,
         text=True,
         preexec_fn=small_disk,

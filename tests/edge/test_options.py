@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import struct
 import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -16,6 +15,7 @@ from digitedge.edge.headers import read_header
 from digitedge.edge.images import decode_image
 from digitedge.edge.recognize import Recognizer
 from digitedge.train.scenes import make_scene
+from tests.conftest import CLI
 
 
 def _with_exif(jpeg: bytes, value: int) -> bytes:
@@ -43,11 +43,7 @@ def test_a_phone_photo_stored_sideways_reads_upright(tmp_path, mnist):
     stored = cv2.rotate(scene.image, cv2.ROTATE_90_COUNTERCLOCKWISE)
     path = tmp_path / "phone.jpg"
     path.write_bytes(_with_exif(cv2.imencode(".jpg", stored, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes(), 6))
-    row = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "digitedge", "classify", str(path)], capture_output=True, text=True
-        ).stdout
-    )
+    row = json.loads(subprocess.run([*CLI, "classify", str(path)], capture_output=True, text=True).stdout)
     assert row["lines"] == scene.lines and (row["width"], row["height"]) == (640, 480)
 
 
@@ -56,7 +52,7 @@ def test_rotate_auto_reads_a_sideways_page_from_the_command_line(tmp_path, mnist
     cv2.imwrite(str(tmp_path / "sideways.png"), cv2.rotate(scene.image, cv2.ROTATE_90_CLOCKWISE))
 
     def run(*opts: str) -> list[str]:
-        cmd = [sys.executable, "-m", "digitedge", "classify", str(tmp_path / "sideways.png"), *opts]
+        cmd = [*CLI, "classify", str(tmp_path / "sideways.png"), *opts]
         return json.loads(subprocess.run(cmd, capture_output=True, text=True).stdout)["lines"]
 
     assert run("--rotate", "auto") == run("--rotate", "90") == scene.lines
@@ -80,7 +76,7 @@ def test_expect_one_gives_every_crop_exactly_its_digit(tmp_path, mnist):
         labels[f"{i:02d}.png"] = int(mnist.y_test[i])
     cv2.imwrite(str(tmp_path / "blank.png"), np.full((40, 40), 255, np.uint8))
     res = subprocess.run(
-        [sys.executable, "-m", "digitedge", "classify", str(tmp_path), "--expect", "one"],
+        [*CLI, "classify", str(tmp_path), "--expect", "one"],
         capture_output=True,
         text=True,
     )
@@ -96,9 +92,7 @@ def test_bad_rotate_and_expect_values_are_refused():
         Recognizer(rotate=45)
     with pytest.raises(ValueError, match="expect='two'"):
         Recognizer(expect="two")
-    res = subprocess.run(
-        [sys.executable, "-m", "digitedge", "classify", "x.png", "--rotate", "45"], capture_output=True, text=True
-    )
+    res = subprocess.run([*CLI, "classify", "x.png", "--rotate", "45"], capture_output=True, text=True)
     assert res.returncode == 2 and "--rotate" in res.stderr
 
 
@@ -113,7 +107,7 @@ def test_a_big_photo_is_read_at_a_working_size_with_boxes_in_its_own_pixels(tmp_
     scenes = [next(photo_stream(mnist.x_test, mnist.y_test, seed=40 + i, size=(4000, 3000))) for i in range(3)]
     for i, s in enumerate(scenes):
         cv2.imwrite(str(tmp_path / f"{i}.jpg"), s.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    res = subprocess.run([sys.executable, "-m", "digitedge", "classify", str(tmp_path)], capture_output=True, text=True)
+    res = subprocess.run([*CLI, "classify", str(tmp_path)], capture_output=True, text=True)
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert all((r["width"], r["height"]) == (4000, 3000) for r in rows)
     readings = iter(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -19,6 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import CLI
 from tests.edge.test_web import start_serve
 
 pytestmark = pytest.mark.faults
@@ -82,9 +82,7 @@ def test_camera_survives_a_stalled_stream(stalling_camera, tmp_path):
     frames = 3 * FRAMES_PER_CONNECTION  # needs at least three connections: two stalls survived
     res = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "digitedge",
+            *CLI,
             "camera",
             "--source",
             f"http://127.0.0.1:{stalling_camera.port}/",
@@ -128,7 +126,7 @@ def test_serve_survives_a_stalled_stream(stalling_camera):
 def test_read_timeout_is_bounded():
     for bad in ("-1", "0", "1e9", "soon"):
         res = subprocess.run(
-            [sys.executable, "-m", "digitedge", "camera", "--read-timeout", bad],
+            [*CLI, "camera", "--read-timeout", bad],
             capture_output=True,
             text=True,
             timeout=60,

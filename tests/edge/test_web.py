@@ -6,13 +6,12 @@ import json
 import math
 import shutil
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import CLI, REPO
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -39,11 +38,7 @@ def test_api_reads_an_image_like_classify(server):
     image = REPO / "samples" / "clean-1.jpg"
     status, body = post(server + "/api/recognize", image.read_bytes())
     assert status == 200
-    cli = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "digitedge", "classify", str(image)], capture_output=True, text=True
-        ).stdout
-    )
+    cli = json.loads(subprocess.run([*CLI, "classify", str(image)], capture_output=True, text=True).stdout)
     assert body["lines"] == cli["lines"] and body["digits"] == cli["digits"]
     assert len(body["inputs"]) == len(body["digits"])  # one 28x28 model input per digit
 
@@ -123,18 +118,12 @@ def test_drawing_on_the_canvas_is_read(server):
 
 
 def _cli_lines(image):
-    return json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "digitedge", "classify", str(image)], capture_output=True, text=True
-        ).stdout
-    )["lines"]
+    return json.loads(subprocess.run([*CLI, "classify", str(image)], capture_output=True, text=True).stdout)["lines"]
 
 
 def start_serve(*options: str) -> tuple[subprocess.Popen, str]:
     """`digitedge serve --port 0 OPTIONS` on loopback: the process and its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "digitedge", "serve", "--port", "0", *options], stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([*CLI, "serve", "--port", "0", *options], stderr=subprocess.PIPE, text=True)
     for _ in range(10):  # skip the interpreter's own INFO lines
         line = proc.stderr.readline()
         if "serving on" in line:
