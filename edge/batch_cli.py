@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import signal
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
@@ -37,6 +39,14 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--annotate", type=Path, metavar="DIR", help="write copies with boxes, labels and confidences")
     p.add_argument("--workers", type=int, default=1, help="processes, one interpreter each (default 1)")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="read on a Ray cluster (needs digitedge[ray]): auto, HOST:PORT or ray://HOST:10001; alone, a local "
+        "Ray instance on this machine's cores. Paths must be readable on every node (a shared filesystem)",
+    )
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     add_arguments(p, per_image=True)
     return p
@@ -68,6 +78,9 @@ def main(argv: list[str]) -> int:
 
     recognizer = Recognizer(args.model, config)  # fail fast on an unusable model; serial runs use it
 
+    if args.ray is not None and (args.annotate is not None or args.workers > 1):
+        print("digitedge classify: --ray sizes its own pool and writes no --annotate copies", file=sys.stderr)
+        return EXIT_USAGE
     if args.annotate is not None:
         try:
             args.annotate.mkdir(parents=True, exist_ok=True)
@@ -101,10 +114,16 @@ def main(argv: list[str]) -> int:
     from tqdm import tqdm
 
     started, n_digits, n_errors, n_done = time.time(), 0, 0, 0
+    nodes: Counter[str] = Counter()  # rows per Ray node
     status = EXIT_OK
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop: as Ctrl-C, summary and 130
     try:
-        rows = batch.run(todo, args.model, args.workers, args.annotate, recognizer=recognizer, config=config)
+        if args.ray is not None:
+            from digitedge.edge import cluster
+
+            rows = cluster.run(todo, args.ray, args.model, config, nodes)
+        else:
+            rows = batch.run(todo, args.model, args.workers, args.annotate, recognizer=recognizer, config=config)
         for row in tqdm(rows, total=len(todo), unit="img", file=sys.stderr, disable=None):
             sink.write(batch.format_row(row, fmt))
             sink.flush()
@@ -133,6 +152,8 @@ def main(argv: list[str]) -> int:
         + (" (interrupted: rerun the same command to resume)" if status == EXIT_INTERRUPTED else ""),
         file=sys.stderr,
     )
+    if nodes:
+        print(f"ray: rows per node {json.dumps(dict(nodes))}", file=sys.stderr)
     if status != EXIT_OK:
         return status
     return EXIT_PARTIAL if n_errors else EXIT_OK
