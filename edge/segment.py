@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -224,8 +224,8 @@ def find_marks(
             continue
         alone = rest = None
         if core:
-            alone = Mark(*_extract(ink, labels, core[0], core[1], noise, origin, edge))
-            others = [i for i in ids if i not in core[0]]
+            alone = Mark(*_extract(ink, labels, core.ids, core.box, noise, origin, edge))
+            others = [i for i in ids if i not in core.ids]
             rest = Mark(
                 *_extract(
                     ink, labels, others, functools.reduce(Box.union, (where[i] for i in others)), noise, origin, edge
@@ -352,10 +352,22 @@ def _extract(
     return Box(origin[0] + x0 + left, origin[1] + y0 + top, crop.shape[1], crop.shape[0]), crop
 
 
-Group = tuple[list[int], Box]
+class Group(NamedTuple):
+    """Components read as one mark: their label ids and the box round them."""
+
+    ids: list[int]
+    box: Box
 
 
-def _merge_pieces(comps: list[tuple[int, Box]], cfg: SegmentConfig) -> list[tuple[list[int], Box, Group | None]]:
+class Merged(NamedTuple):
+    """A group, with its core: the group before small pieces were attached to it, or None."""
+
+    ids: list[int]
+    box: Box
+    core: Group | None
+
+
+def _merge_pieces(comps: list[tuple[int, Box]], cfg: SegmentConfig) -> list[Merged]:
     """Join components that overlap mostly in x and sit close in y: pieces of one digit.
     Sizes are judged by each group's tallest component, not its growing box, so a chain of
     marks (a digit, a small letter below it, the line below that) never snowballs into one.
@@ -391,18 +403,18 @@ def _merge_pieces(comps: list[tuple[int, Box]], cfg: SegmentConfig) -> list[tupl
         again = joins(g[a], g)
         pairs[a, a + 1 :], pairs[:a, a] = again[a + 1 :], again[:a]
     return _attach_fragments(
-        [(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)], cfg
+        [Group(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)], cfg
     )
 
 
-def _attach_fragments(groups: list[Group], cfg: SegmentConfig) -> list[tuple[list[int], Box, Group | None]]:
+def _attach_fragments(groups: list[Group], cfg: SegmentConfig) -> list[Merged]:
     """Give a broken-off stroke (at most half as tall as a neighbour, touching its box) back to it,
     unless the result would be wider than a digit — or, for a flat stroke across the top (the
     detached bar of a 5 or 7, often long), wider than 1.5 digit heights. Dots stay apart:
     they are too small. Each group comes with its core (the host before anything was
     attached), or None."""
     groups = sorted(groups, key=lambda g: -g[1].h)
-    kept: list[tuple[list[int], Box, Group | None]] = []
+    kept: list[Merged] = []
     for ids, box in groups:
         host = None
         for k, (_, big, _) in enumerate(kept):
@@ -422,8 +434,8 @@ def _attach_fragments(groups: list[Group], cfg: SegmentConfig) -> list[tuple[lis
                 host = k
                 break
         if host is None:
-            kept.append((ids, box, None))
+            kept.append(Merged(ids, box, None))
         else:
             hid, hbox, core = kept[host]
-            kept[host] = (hid + ids, hbox.union(box), core or (hid, hbox))
+            kept[host] = Merged(hid + ids, hbox.union(box), core or Group(hid, hbox))
     return kept
