@@ -33,7 +33,11 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", help="image files and/or folders")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
-    p.add_argument("--out", type=Path, help="write rows to FILE.jsonl or FILE.csv (resumable); default: stdout")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="write rows to FILE.jsonl, FILE.csv or a FOLDER.parquet of Parquet files (all resumable); default: stdout",
+    )
     p.add_argument(
         "--format", choices=["jsonl", "csv", "text"], help="stdout format (default jsonl); --out uses its extension"
     )
@@ -65,9 +69,14 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     fmt = args.format or "jsonl"
     if args.out is not None:
-        fmt = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}.get(args.out.suffix.lower(), "")
+        fmt = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}.get(
+            args.out.suffix.lower(), ""
+        )
         if not fmt:
-            print(f"digitedge classify: --out {args.out}: use a .jsonl or .csv file", file=sys.stderr)
+            print(
+                f"digitedge classify: --out {args.out}: use a .jsonl or .csv file, or a .parquet folder",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
     items = batch.collect(args.paths, args.recursive)
     if not items:
@@ -92,12 +101,26 @@ def main(argv: list[str]) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-    if args.out is not None:
+    parquet = None  # the folder of Parquet files, for --out *.parquet
+    sink: TextIO = sys.stdout
+    if fmt == "parquet":
+        from digitedge.edge.parquet import ParquetSink, path_text
+
+        try:
+            parquet = ParquetSink(args.out)
+            done = parquet.done_paths()
+        except OSError as exc:
+            print(f"digitedge classify: cannot write --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+        todo = [it for it in items if path_text(str(it.path)) not in done]
+        if done:
+            print(f"resuming: {len(items) - len(todo)} of {len(items)} files already in {args.out}", file=sys.stderr)
+    elif args.out is not None:
         try:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             done = batch.done_paths(args.out, fmt)
             fresh = not args.out.exists() or args.out.stat().st_size == 0
-            sink: TextIO = open(args.out, "a", encoding="utf-8", errors="surrogateescape", newline="")
+            sink = open(args.out, "a", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
             if fmt == "csv" and fresh:
                 sink.write(",".join(batch.CSV_FIELDS) + "\n")
         except OSError as exc:
@@ -125,8 +148,11 @@ def main(argv: list[str]) -> int:
         else:
             rows = batch.run(todo, args.model, args.workers, args.annotate, recognizer=recognizer, config=config)
         for row in tqdm(rows, total=len(todo), unit="img", file=sys.stderr, disable=None):
-            sink.write(batch.format_row(row, fmt))
-            sink.flush()
+            if parquet is not None:
+                parquet.write(row)  # buffered: whole files only
+            else:
+                sink.write(batch.format_row(row, fmt))
+                sink.flush()
             n_done += 1
             n_digits += len(row["digits"])
             n_errors += row["error"] is not None
@@ -136,16 +162,18 @@ def main(argv: list[str]) -> int:
         status = EXIT_OUTPUT
         if isinstance(exc, BrokenPipeError):  # nothing more can reach stdout, not even at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        where = "stdout" if sink is sys.stdout else str(args.out)
+        where = "stdout" if args.out is None else str(args.out)
         print(
             f"digitedge classify: cannot write {where}: {exc.strerror or exc}; the rows before are whole "
             "(rerun with --out to resume)",
             file=sys.stderr,
         )
     finally:
-        if sink is not sys.stdout:
-            with contextlib.suppress(OSError):  # the flush of a full disk fails again
+        with contextlib.suppress(OSError):  # the flush of a full disk fails again
+            if sink is not sys.stdout:
                 sink.close()
+            if parquet is not None:
+                parquet.close()  # the rows read so far, as a last whole file
     elapsed = max(time.time() - started, 1e-9)
     print(
         f"{n_done} images, {n_digits} digits, {n_errors} errors, {n_done / elapsed:.1f} images/s"

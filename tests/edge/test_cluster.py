@@ -161,3 +161,24 @@ def test_a_killed_worker_is_replaced_and_every_file_read_once(two_nodes, tmp_pat
     paths = [r["path"] for r in rows]
     assert len(paths) == len(set(paths)) == 25 * len(SAMPLES) + 3  # each file exactly once
     assert paths == sorted(paths)
+
+
+def test_a_parquet_folder_holds_the_rows_and_resumes_after_a_kill(tmp_path):
+    import pyarrow.parquet as pq
+
+    from digitedge.edge.parquet import ParquetSink
+
+    images = _folder(tmp_path)
+    local = tmp_path / "local.jsonl"
+    _classify(images, "--out", local)
+    expected = _rows(local)
+    out = tmp_path / "rows.parquet"
+    killed = ParquetSink(out, rows_per_file=3)  # a run killed after its first file and one more row
+    for row in expected[:4]:
+        killed.write(row)
+    (out / ".part-x-00009.parquet.tmp").write_bytes(b"PAR1 cut off")  # a file the kill cut short
+    res = _classify(images, "--ray", "--out", out)
+    assert res.returncode == 1 and f"resuming: 3 of {len(expected)} files" in res.stderr, res.stderr[-2000:]
+    rows = sorted(pq.read_table(out).to_pylist(), key=lambda r: r["path"])
+    assert rows == expected  # every file exactly once, the same row as JSONL
+    assert not list(out.glob(".*.tmp"))
