@@ -88,6 +88,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--votes", type=int, default=3, help="frames that must agree (default 3)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     add_arguments(p)
+    m = p.add_argument_group("MQTT (needs digitedge[mqtt]; docs/home-assistant.md)")
+    m.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish stable readings to mqtt://[user@]host[:port][/base] (mqtts:// for TLS), with Home "
+        "Assistant discovery; the password comes from $DIGITEDGE_MQTT_PASSWORD or --mqtt-password-file",
+    )
+    m.add_argument(
+        "--mqtt-name", default="reader", help="this reader's name in topics and entities (default %(default)s)"
+    )
+    m.add_argument("--mqtt-password-file", type=Path, help="file holding the broker password")
+    m.add_argument(
+        "--mqtt-heartbeat",
+        type=seconds,
+        default=60.0,
+        help="republish an unchanged reading every N s (default %(default)s)",
+    )
+    m.add_argument("--mqtt-device-class", help="Home Assistant device_class of the value: water, gas, energy...")
+    m.add_argument("--mqtt-state-class", help="Home Assistant state_class of the value, e.g. total_increasing")
+    m.add_argument("--mqtt-unit", help="unit_of_measurement of the value, e.g. m³ or kWh")
     return p
 
 
@@ -101,11 +121,31 @@ def main(argv: list[str]) -> int:
         print(f"digitedge camera: {exc}", file=sys.stderr)
         return EXIT_USAGE
     recognizer = Recognizer(args.model, from_arguments(args))
+    mqtt = None
+    if args.mqtt:
+        from digitedge.edge.mqtt import MqttConfig, MqttOutput
+
+        try:
+            mqtt_cfg = MqttConfig.from_url(
+                args.mqtt,
+                args.mqtt_password_file,
+                name=args.mqtt_name,
+                heartbeat_s=args.mqtt_heartbeat,
+                device_class=args.mqtt_device_class,
+                state_class=args.mqtt_state_class,
+                unit=args.mqtt_unit,
+            )
+        except ValueError as exc:
+            print(f"digitedge camera: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        mqtt = MqttOutput(mqtt_cfg)
 
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
     status, n = EXIT_OK, 0
     with ExitStack() as stack:
+        if mqtt is not None:
+            stack.callback(mqtt.close)
         source = open_source(args.source, args.loop, args.read_timeout, args.reconnect_tries)
         stack.enter_context(source)
         out: IO[str] = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "a", encoding="utf-8"))
@@ -141,6 +181,8 @@ def main(argv: list[str]) -> int:
                 fps = 0.9 * fps + 0.1 / max(now - last, 1e-6) if n else 1 / max(now - last, 1e-6)
                 last = now
                 reading = stable.update(result.lines)
+                if mqtt is not None:
+                    mqtt.update(reading, result.lines, None, now)
                 record = {
                     "frame": n,
                     "time": round(time.time(), 3),
@@ -174,6 +216,8 @@ def main(argv: list[str]) -> int:
         except SourceError as exc:
             print(f"digitedge camera: {exc}", file=sys.stderr)
             status = EXIT_PARTIAL
+            if mqtt is not None:
+                mqtt.update(stable.lines, (), str(exc), now=float("inf"))  # say why, before going offline
         except cv2.error as exc:
             if args.show:
                 print(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite from a fresh clone: creates .venv with digitedge[train,dev,ray] (editable), then
+# The test suite from a fresh clone: creates .venv with digitedge[train,dev,ray,mqtt] (editable), then
 # runs pytest. Extra arguments go to pytest, e.g. `bash tests/run.sh -m "not slow"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,5 +8,5 @@ PY=${PYTHON:-python3}
 VENV=${DIGITEDGE_VENV:-.venv}
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[train,dev,ray]"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[train,dev,ray,mqtt]"
 exec "$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,187 @@
+"""camera --mqtt against a real broker (Debian's mosquitto on a free loopback port): Home
+Assistant discovery, retained states, the last will on kill -9, a broker restart mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLI, REPO, REQUIRE_DATA
+
+mqtt = pytest.importorskip("paho.mqtt.client", reason="camera --mqtt needs digitedge[mqtt]")
+VIDEO = REPO / "samples" / "video.avi"
+TRUTH = " ".join(json.loads((REPO / "samples" / "truth.json").read_text())["video.avi"]["lines"])
+
+
+class Broker:
+    """mosquitto on 127.0.0.1:`port`, anonymous, no persistence; stopped by its process id."""
+
+    def __init__(self, folder: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.conf = folder / "mosquitto.conf"
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise TimeoutError("mosquitto did not listen within 10 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    if not shutil.which("mosquitto"):
+        if os.environ.get(REQUIRE_DATA):
+            pytest.fail("mosquitto is not installed and CI requires it")
+        pytest.skip("mosquitto is not installed (Debian: apt-get install mosquitto)")
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+class Listener:
+    """A subscriber to everything: the last payload of each topic and how often each came."""
+
+    def __init__(self, port: int) -> None:
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.last: dict[str, str] = {}
+        self.count: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"listener-{os.getpid()}-{time.time()}")
+        self.client.on_connect = lambda c, *a: c.subscribe("#", qos=1)
+        self.client.on_message = self._message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _message(self, client, userdata, message) -> None:
+        with self.lock:
+            self.last[message.topic] = message.payload.decode()
+            self.count[message.topic] = self.count.get(message.topic, 0) + 1
+
+    def wait_for(self, topic: str, payload: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.last.get(topic) != payload:
+            assert time.monotonic() < deadline, f"{topic} = {self.last.get(topic)!r}, waited for {payload!r}"
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _camera(port: int, *extra: str, **popen) -> list[str]:
+    return [
+        *CLI,
+        "camera",
+        "--source",
+        str(VIDEO),
+        "--jsonl",
+        os.devnull,
+        "--mqtt",
+        f"mqtt://127.0.0.1:{port}/test",
+        "--mqtt-name",
+        "meter",
+        *extra,
+    ]
+
+
+def test_discovery_retained_states_and_rate(broker):
+    live = Listener(broker.port)
+    try:
+        res = subprocess.run(_camera(broker.port, "--max-frames", "45"), capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+        live.wait_for("test/status", "offline")  # a clean stop says so
+    finally:
+        live.close()
+    # What a subscriber arriving later finds: every state retained.
+    late = Listener(broker.port)
+    try:
+        late.wait_for("test/meter/value", TRUTH)
+        assert late.last["test/meter/error"] == "no error"
+        stamp = late.last["test/meter/timestamp"]
+        assert stamp.endswith("+00:00") and "T" in stamp
+        assert json.loads(late.last["test/meter/json"])["value"] == TRUTH
+        configs = {t: json.loads(p) for t, p in late.last.items() if t.startswith("homeassistant/")}
+    finally:
+        late.close()
+    assert set(configs) == {f"homeassistant/sensor/test_meter/{f}/config" for f in ("value", "raw", "error")}
+    for field, c in ((t.split("/")[-2], c) for t, c in configs.items()):
+        assert c["state_topic"] == f"test/meter/{field}" and c["availability_topic"] == "test/status"
+        assert c["unique_id"] == f"test_meter_{field}" and "object_id" not in c  # deprecated by HA
+        assert c["device"]["identifiers"] == ["digitedge_test_meter"] and c["device"]["sw_version"]
+        assert c["origin"]["name"] == "digitedge"
+        assert (c.get("entity_category") == "diagnostic") == (field != "value")
+    # published when the stable reading changes (plus once when it first settles), never per frame
+    assert live.count.get("test/meter/value", 0) <= 5, live.count
+
+
+def test_last_will_on_kill_and_recovery_after_a_broker_restart(broker):
+    live = Listener(broker.port)
+    proc = subprocess.Popen(_camera(broker.port, "--loop"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        live.wait_for("test/status", "online")
+        live.wait_for("test/meter/value", TRUTH)
+        broker.stop()  # the broker goes away mid-run; its retained messages with it (no persistence)
+        live.close()
+        broker.start()
+        live = Listener(broker.port)
+        live.wait_for("test/status", "online", timeout=60)  # reconnected, with backoff
+        live.wait_for("test/meter/value", TRUTH)  # and the state republished
+        assert "homeassistant/sensor/test_meter/value/config" in live.last
+        proc.send_signal(signal.SIGKILL)  # no goodbye: the broker says it, from the last will
+        proc.wait(10)
+        live.wait_for("test/status", "offline", timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        live.close()
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("http://127.0.0.1/x", "expected mqtt://"),
+        ("mqtt://user:secret@127.0.0.1", "no password in the URL"),
+        ("mqtt://127.0.0.1:99999", "port must be a number"),
+    ],
+)
+def test_bad_mqtt_urls_are_one_line_errors(url, message):
+    res = subprocess.run(
+        [*CLI, "camera", "--source", str(VIDEO), "--mqtt", url], capture_output=True, text=True, timeout=60
+    )
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert "secret" not in res.stderr  # a password never reaches the logs
+
+
+def test_the_password_comes_from_the_environment_or_a_file(tmp_path, monkeypatch):
+    from digitedge.edge.mqtt import PASSWORD_ENV, MqttConfig
+
+    monkeypatch.setenv(PASSWORD_ENV, "from-env")
+    cfg = MqttConfig.from_url("mqtts://ha@broker.lan/house/water")
+    assert (cfg.username, cfg.password, cfg.tls, cfg.port, cfg.base) == ("ha", "from-env", True, 8883, "house/water")
+    (tmp_path / "pw").write_text("from-file\n")
+    assert MqttConfig.from_url("mqtt://ha@broker.lan", tmp_path / "pw").password == "from-file"
+    assert "from-file" not in repr(MqttConfig.from_url("mqtt://ha@broker.lan", tmp_path / "pw"))
