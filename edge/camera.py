@@ -100,11 +100,12 @@ class VideoSource:
         reconnect_tries: int = 5,
         backoff_s: float = 0.5,
         opener: Callable[[int | str], Any] | None = None,
+        realtime: bool = False,
     ) -> None:
         check_seconds(read_timeout_s)
         if reconnect_tries < 0:
             raise ValueError(f"reconnect tries must be >= 0, got {reconnect_tries}")
-        self.spec, self.loop = spec, loop
+        self.spec, self.loop, self.realtime = spec, loop, realtime
         self.is_file = Path(spec).is_file()
         self.read_timeout_s, self.reconnect_tries, self.backoff_s = read_timeout_s, reconnect_tries, backoff_s
         self.opener = opener or functools.partial(_capture, read_timeout_s=read_timeout_s)
@@ -144,10 +145,15 @@ class VideoSource:
 
     def _file(self) -> Iterator[np.ndarray]:
         rewound = False
+        period = 1 / (self.cap.get(cv2.CAP_PROP_FPS) or 25.0) if self.realtime else 0.0
+        due = time.monotonic()
         while True:
             ok, frame = self.cap.read()
             if ok and frame is not None and frame.size:
                 rewound = False
+                if period:  # a file played as the camera that recorded it delivered it
+                    due += period
+                    time.sleep(max(0.0, due - time.monotonic()))
                 yield frame
             elif self.loop and not rewound:
                 self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -212,12 +218,13 @@ class PiCameraSource:
 
 
 def open_source(
-    spec: str, loop: bool = False, read_timeout_s: float = 10.0, reconnect_tries: int = 5
+    spec: str, loop: bool = False, read_timeout_s: float = 10.0, reconnect_tries: int = 5, realtime: bool = False
 ) -> VideoSource | PiCameraSource:
-    """The source named by `--source`: 'picamera', or anything VideoCapture opens."""
+    """The source named by `--source`: 'picamera', or anything VideoCapture opens. With
+    `realtime`, a video file plays at its own frame rate, as a camera would deliver it."""
     if spec == "picamera":
         return PiCameraSource()
-    return VideoSource(spec, loop=loop, read_timeout_s=read_timeout_s, reconnect_tries=reconnect_tries)
+    return VideoSource(spec, loop, read_timeout_s, reconnect_tries, realtime=realtime)
 
 
 class StableReading:

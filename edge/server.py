@@ -37,6 +37,7 @@ from digitedge.edge.batch import KEEP_PIXELS, result_row
 from digitedge.edge.camera_cli import add_source_options, seconds
 from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
 from digitedge.edge.images import decode_image
+from digitedge.edge.metrics import Metrics
 from digitedge.edge.recognize import Recognizer
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,16 @@ class Live:
     """The camera loop of `serve --source`: latest annotated JPEG and reading, shared by threads."""
 
     def __init__(
-        self, source: str, recognizer: Recognizer, read_timeout_s: float = 10.0, reconnect_tries: int = 5
+        self,
+        source: str,
+        recognizer: Recognizer,
+        read_timeout_s: float = 10.0,
+        reconnect_tries: int = 5,
+        loop: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
-        self.source, self.recognizer = source, recognizer
+        self.source, self.recognizer, self.loop = source, recognizer, loop
+        self.metrics = metrics or Metrics()
         self.read_timeout_s, self.reconnect_tries = read_timeout_s, reconnect_tries
         self.jpeg: bytes | None = None
         self.state: dict[str, Any] = {"camera": True, "frame": -1, "lines": [], "stable": [], "fps": 0.0}
@@ -60,16 +68,22 @@ class Live:
         from digitedge.edge.camera import SourceError, StableReading, open_source
         from digitedge.edge.draw import draw_recognition
 
-        stable, n, last = StableReading(), 0, time.monotonic()
+        stable, n, last, seen_reconnects = StableReading(), 0, time.monotonic(), 0
         try:
             with open_source(
-                self.source, read_timeout_s=self.read_timeout_s, reconnect_tries=self.reconnect_tries
+                self.source, self.loop, self.read_timeout_s, self.reconnect_tries, realtime=True
             ) as frames:
                 for frame in frames:
                     if self.stopped.is_set():
                         return
+                    began = time.monotonic()
                     result = self.recognizer.recognize(frame)
                     now = time.monotonic()
+                    self.metrics.recognized(now - began, len(result.digits), frame=True)
+                    self.metrics.fps = 1 / max(now - last, 1e-6)
+                    if (reconnects := getattr(frames, "reconnects", 0)) > seen_reconnects:
+                        self.metrics.count("reconnects", reconnects - seen_reconnects)
+                        seen_reconnects = reconnects
                     reading = stable.update(result.lines)
                     shown = draw_recognition(frame, result, " ".join(reading) or "-")
                     ok, jpg = cv2.imencode(".jpg", shown, [cv2.IMWRITE_JPEG_QUALITY, 80])
@@ -86,6 +100,7 @@ class Live:
                     n, last = n + 1, now
         except SourceError as exc:
             log.error("camera: %s", exc)
+            self.metrics.count("errors")
         with self.cond:
             self.state = {**self.state, "camera": False}
             self.cond.notify_all()
@@ -148,6 +163,7 @@ def make_handler(
 ) -> type[BaseHTTPRequestHandler]:
     """A request handler bound to one recognizer (requests are served one at a time by it)."""
     lock = threading.Lock()  # one interpreter: one inference at a time
+    metrics = live.metrics if live else Metrics()
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "digitedge"
@@ -201,6 +217,13 @@ def make_handler(
                 self._json(HTTPStatus.OK, live.state if live else {"camera": False})
             elif self.path == "/stream.mjpg" and live:
                 self._stream()
+            elif self.path == "/metrics":
+                self._send(HTTPStatus.OK, metrics.render().encode(), "text/plain; version=0.0.4; charset=utf-8")
+            elif self.path == "/healthz":  # serving; and with a camera, the camera still delivers
+                ok = live is None or bool(live.state["camera"])
+                self._json(
+                    HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, {"status": "ok" if ok else "camera lost"}
+                )
             else:
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {self.path}"})
 
@@ -240,9 +263,12 @@ def make_handler(
                     np.frombuffer(self.rfile.read(length), np.uint8), KEEP_PIXELS
                 )  # big JPEGs decoded reduced
             except ValueError as exc:
+                metrics.count("errors")
                 return self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
             with lock:
+                began = time.monotonic()
                 result, inputs = recognizer.recognize_with_inputs(image)
+                metrics.recognized(time.monotonic() - began, len(result.digits), frame=False)
             row = result_row(Path("upload"), result, None)
             row["inputs"] = [base64.b64encode(cv2.imencode(".png", x)[1].tobytes()).decode() for x in inputs]
             self._json(HTTPStatus.OK, row)
@@ -278,6 +304,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--source", help="camera for the live view: 0, /dev/videoN, FILE, rtsp://... or picamera")
+    p.add_argument(
+        "--loop", action="store_true", help="replay a video file --source when it ends (it plays at its own frame rate)"
+    )
     add_source_options(p)
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     p.add_argument("--max-bytes", type=int, default=10_000_000, help="largest accepted upload (default 10 MB)")
@@ -310,7 +339,9 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     recognizer = Recognizer(args.model)
     live = (
-        Live(args.source, Recognizer(args.model), args.read_timeout, args.reconnect_tries) if args.source else None
+        Live(args.source, Recognizer(args.model), args.read_timeout, args.reconnect_tries, args.loop)
+        if args.source
+        else None
     )  # its own interpreter
     if live:
         threading.Thread(target=live.run, daemon=True).start()

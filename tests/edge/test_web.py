@@ -6,6 +6,7 @@ import json
 import math
 import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -142,6 +143,58 @@ def test_live_view_streams_annotated_frames():
         with urllib.request.urlopen(url + "/api/state", timeout=10) as r:
             state = json.loads(r.read())
         assert state["frame"] >= 0 and set(state) == {"camera", "frame", "lines", "stable", "fps"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _metrics(url: str) -> dict[str, float]:
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = r.read().decode()
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"}
+
+
+def _health(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_a_looping_video_plays_at_its_own_rate_with_metrics_and_health():
+    import cv2
+
+    video = REPO / "samples" / "video.avi"
+    rate = cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FPS)
+    proc, url = start_serve("--source", str(video), "--loop")
+    try:
+        time.sleep(1)
+        first = _metrics(url)
+        post(url + "/api/recognize", b"not an image")
+        time.sleep(2)
+        then = _metrics(url)
+        assert _health(url) == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    played = then["digitedge_frames_total"] - first["digitedge_frames_total"]
+    assert 0.6 * 2 * rate <= played <= 1.5 * 2 * rate + 2, played  # the file's own pace, not as fast as it reads
+    assert then["digitedge_errors_total"] == first["digitedge_errors_total"] + 1
+    assert then['digitedge_recognition_seconds_bucket{le="+Inf"}'] == then["digitedge_recognition_seconds_count"]
+    assert then["digitedge_recognition_seconds_count"] == then["digitedge_frames_total"]
+    assert then["digitedge_digits_total"] > 0 and then["digitedge_fps"] > 0
+
+
+def test_health_says_when_the_camera_is_lost():
+    proc, url = start_serve("--source", str(REPO / "samples" / "video.avi"))  # no --loop: the file ends
+    try:
+        deadline = time.monotonic() + 30
+        while _health(url) == 200:
+            assert time.monotonic() < deadline, "the camera never ended"
+            time.sleep(0.5)
+        assert _health(url) == 503
     finally:
         proc.terminate()
         proc.wait(timeout=10)
