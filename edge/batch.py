@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import cv2
 
+from digitedge.edge.collect import CollectConfig, Collector
 from digitedge.edge.config import RecognizerConfig
 from digitedge.edge.data import Recognition
 from digitedge.edge.images import IMAGE_SUFFIXES, decode, read_bytes
@@ -79,7 +80,9 @@ def result_row(path: Path, result: Recognition | None, error: str | None) -> dic
     return {"path": str(path), **(result.to_dict() if result is not None else empty), "error": error}
 
 
-def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = None) -> dict[str, Any]:
+def classify_file(
+    recognizer: Recognizer, item: Item, annotate: Path | None = None, collector: Collector | None = None
+) -> dict[str, Any]:
     """One file -> one row; any failure becomes the row's error, never an exception."""
     if item.error:
         return result_row(item.path, None, item.error)
@@ -92,6 +95,8 @@ def classify_file(recognizer: Recognizer, item: Item, annotate: Path | None = No
         return result_row(
             item.path, None, f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc)
         )
+    if collector is not None:
+        collector.add("classify", str(item.path), image, result)  # boxes in the decoded image's pixels
     if annotate is not None:
         from digitedge.edge.draw import draw_recognition
 
@@ -113,9 +118,16 @@ _worker: dict[str, Any] = {}
 CRASH_ENV = "DIGITEDGE_FAULT_CRASH_ON"  # fault injection for tests: a worker dies on matching paths
 
 
-def _init_worker(model: str | None, config: RecognizerConfig | None, annotate: Path | None, parent: int) -> None:
+def _init_worker(
+    model: str | None,
+    config: RecognizerConfig | None,
+    annotate: Path | None,
+    parent: int,
+    collect: CollectConfig | None,
+) -> None:
     _worker["recognizer"] = Recognizer(model, config)
     _worker["annotate"] = annotate
+    _worker["collector"] = _collector(_worker["recognizer"], collect)
     threading.Thread(target=_die_with, args=(parent,), daemon=True, name="digitedge-parent-watch").start()
 
 
@@ -134,7 +146,11 @@ def _work(item: Item) -> dict[str, Any]:
     poison = os.environ.get(CRASH_ENV)
     if poison and poison in str(item.path):
         os.abort()  # as a segfaulting decoder would
-    return classify_file(_worker["recognizer"], item, _worker["annotate"])
+    return classify_file(_worker["recognizer"], item, _worker["annotate"], _worker["collector"])
+
+
+def _collector(recognizer: Recognizer, collect: CollectConfig | None) -> Collector | None:
+    return Collector(collect, recognizer.classifier.metadata.model_sha256) if collect else None
 
 
 def run(
@@ -144,6 +160,7 @@ def run(
     annotate: Path | None = None,
     recognizer: Recognizer | None = None,
     config: RecognizerConfig | None = None,
+    collect: CollectConfig | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Rows for `items`, in their order, computed by `workers` processes (one interpreter
     each), or in this process with `recognizer` when there is one worker.
@@ -153,11 +170,11 @@ def run(
     """
     if workers <= 1:
         recognizer = recognizer or Recognizer(model, config)
-        _worker.update(recognizer=recognizer, annotate=annotate)
+        _worker.update(recognizer=recognizer, annotate=annotate, collector=_collector(recognizer, collect))
         yield from map(_work, items)
         return
     ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-    init = (model, config, annotate, os.getpid())
+    init = (model, config, annotate, os.getpid(), collect)
     todo, suspects = deque(items), deque[Item]()
     while todo or suspects:
         with ProcessPoolExecutor(workers, ctx, initializer=_init_worker, initargs=init) as pool:

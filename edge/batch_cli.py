@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from digitedge.edge import batch
+from digitedge.edge.collect import CollectConfig
 from digitedge.edge.config import add_arguments, from_arguments
 from digitedge.edge.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT, EXIT_PARTIAL, EXIT_USAGE
 
@@ -43,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--annotate", type=Path, metavar="DIR", help="write copies with boxes, labels and confidences")
     p.add_argument("--workers", type=int, default=1, help="processes, one interpreter each (default 1)")
+    p.add_argument(
+        "--collect",
+        type=Path,
+        metavar="DIR",
+        help="save doubtful crops (model input, context, JSON record) to DIR for labelling; bounded in files and MB",
+    )
     p.add_argument(
         "--ray",
         nargs="?",
@@ -87,8 +94,10 @@ def main(argv: list[str]) -> int:
 
     recognizer = Recognizer(args.model, config)  # fail fast on an unusable model; serial runs use it
 
-    if args.ray is not None and (args.annotate is not None or args.workers > 1):
-        print("digitedge classify: --ray sizes its own pool and writes no --annotate copies", file=sys.stderr)
+    if args.ray is not None and (args.annotate is not None or args.workers > 1 or args.collect is not None):
+        print(
+            "digitedge classify: --ray sizes its own pool, and writes no --annotate or --collect files", file=sys.stderr
+        )
         return EXIT_USAGE
     if args.annotate is not None:
         try:
@@ -146,7 +155,9 @@ def main(argv: list[str]) -> int:
 
             rows = cluster.run(todo, args.ray, args.model, config, nodes)
         else:
-            rows = batch.run(todo, args.model, args.workers, args.annotate, recognizer=recognizer, config=config)
+            # files are not frames of one scene: no pacing, only the bounds and deduplication
+            collect = CollectConfig(args.collect, min_interval_s=0) if args.collect is not None else None
+            rows = batch.run(todo, args.model, args.workers, args.annotate, recognizer, config, collect)
         for row in tqdm(rows, total=len(todo), unit="img", file=sys.stderr, disable=None):
             if parquet is not None:
                 parquet.write(row)  # buffered: whole files only

@@ -88,6 +88,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--votes", type=int, default=3, help="frames that must agree (default 3)")
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     add_arguments(p)
+    p.add_argument(
+        "--collect",
+        type=Path,
+        metavar="DIR",
+        help="save doubtful crops (model input, context, JSON record) to DIR for labelling; bounded and deduplicated",
+    )
     m = p.add_argument_group("MQTT (needs digitedge[mqtt]; docs/home-assistant.md)")
     m.add_argument(
         "--mqtt",
@@ -121,6 +127,11 @@ def main(argv: list[str]) -> int:
         print(f"digitedge camera: {exc}", file=sys.stderr)
         return EXIT_USAGE
     recognizer = Recognizer(args.model, from_arguments(args))
+    collector = None
+    if args.collect is not None:
+        from digitedge.edge.collect import CollectConfig, Collector
+
+        collector = Collector(CollectConfig(args.collect), recognizer.classifier.metadata.model_sha256)
     mqtt = None
     if args.mqtt:
         from digitedge.edge.mqtt import MqttConfig, MqttOutput
@@ -181,6 +192,8 @@ def main(argv: list[str]) -> int:
                 fps = 0.9 * fps + 0.1 / max(now - last, 1e-6) if n else 1 / max(now - last, 1e-6)
                 last = now
                 reading = stable.update(result.lines)
+                if collector is not None:
+                    collector.add(args.source, n, frame, result)
                 if mqtt is not None:
                     mqtt.update(reading, result.lines, None, now)
                 record = {

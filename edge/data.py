@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,18 +55,36 @@ class Digit:
 
 
 @dataclass(frozen=True)
+class Doubt:
+    """A mark the model was unsure of, worth a person's label: why ("low confidence", "near
+    rejection", "doubted in a number"), its box, its 28x28 model input, the most probable
+    digit with P(it | a digit), the label given (None: turned away) and P(not a digit)."""
+
+    why: str
+    box: Box
+    input: Any  # np.ndarray, 28x28 uint8
+    digit: int
+    conditional_probability: float
+    label: int | None
+    none_probability: float
+
+
+@dataclass(frozen=True)
 class Recognition:
-    """Everything read from one image: digits in reading order, and the lines they form."""
+    """Everything read from one image: digits in reading order, and the lines they form;
+    `doubts` are marks to collect for labelling (not part of the output row)."""
 
     width: int
     height: int
     digits: tuple[Digit, ...]
     lines: tuple[str, ...]
+    doubts: tuple[Doubt, ...] = ()
 
     def scaled(self, f: float, width: int, height: int) -> Recognition:
         """The same reading of the same image `f` times the size (`width` x `height`)."""
         digits = tuple(Digit(d.box.scaled(f), d.label, d.confidence) for d in self.digits)
-        return Recognition(width, height, digits, self.lines)
+        doubts = tuple(dataclasses.replace(d, box=d.box.scaled(f)) for d in self.doubts)
+        return Recognition(width, height, digits, self.lines, doubts)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -22,7 +22,7 @@ import numpy as np
 
 from digitedge.edge.config import RecognizerConfig, Rotation
 from digitedge.edge.cuts import Splits, split_options, whole
-from digitedge.edge.data import Box, Digit, Recognition
+from digitedge.edge.data import Box, Digit, Doubt, Recognition
 from digitedge.edge.images import to_gray
 from digitedge.edge.lines import group_lines, read_line
 from digitedge.edge.model import Classifier, Prediction
@@ -155,7 +155,7 @@ class Recognizer:
     def _read(self, view: View) -> tuple[Recognition, list[np.ndarray]]:
         """Segment a view, read its marks, and report digits and lines in frame pixels."""
         marks = find_marks(view.gray, self.segment, page=view.page)
-        sure, doubtful = [], []  # (digit, the piece it was read from)
+        sure, doubtful, rejected = [], [], []  # (digit, the piece it was read from); pieces
         cfg = self.config
         for piece in (piece for candidates in self.read(marks) for piece in candidates.best(cfg)):
             p = piece.prediction
@@ -163,18 +163,42 @@ class Recognizer:
                 sure.append((Digit(ink_box(piece.mark), p.label, p.confidence), piece))
             elif p.none_probability < cfg.in_number_none and p.conditional_probability >= cfg.min_confidence:
                 doubtful.append((Digit(ink_box(piece.mark), p.digit, p.conditional_probability), piece))
+            else:
+                rejected.append(piece)
         sure_boxes = [d.box for d, _ in sure]
-        kept = {id(d): (d, piece) for d, piece in sure + [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]}
+        in_number = [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]
+        kept = {id(d): (d, piece) for d, piece in sure + in_number}
         lines = group_lines([d for d, _ in kept.values()])  # in the view, where rows run level
         ordered = [kept[id(d)] for line in lines for d in line]
         digits = tuple(
             d if view.back is None else Digit(view.to_frame(ink_points(piece.mark)), d.label, d.confidence)
             for d, piece in ordered
         )
+        threshold = self.classifier.none_threshold or 0.5
+        doubts = (
+            [("low confidence", piece) for d, piece in sure if d.confidence < cfg.doubt_confidence]
+            + [("doubted in a number", piece) for _, piece in in_number]
+            + [
+                ("near rejection", p)
+                for p in rejected
+                if abs(p.prediction.none_probability - threshold) <= cfg.doubt_band
+            ]
+        )
         width, height = view.frame_size
-        return Recognition(width, height, digits, tuple(read_line(line) for line in lines)), [
-            piece.input for _, piece in ordered
-        ]
+        recognition = Recognition(
+            width,
+            height,
+            digits,
+            tuple(read_line(line) for line in lines),
+            tuple(self._doubt(why, piece, view) for why, piece in doubts),
+        )
+        return recognition, [piece.input for _, piece in ordered]
+
+    @staticmethod
+    def _doubt(why: str, piece: Piece, view: View) -> Doubt:
+        p = piece.prediction
+        box = ink_box(piece.mark) if view.back is None else view.to_frame(ink_points(piece.mark))
+        return Doubt(why, box, piece.input, p.digit, p.conditional_probability, p.label, p.none_probability)
 
     def read(self, marks: list[Mark]) -> list[Candidates]:
         """Every way to read each mark that could win (`readings`), each piece classified.
