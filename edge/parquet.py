@@ -1,6 +1,6 @@
 """`classify --out RESULTS.parquet`: a folder of Parquet files, for runs of millions of rows.
 
-Rows are buffered and written a file at a time (`part-<start>-<n>.parquet`, written under a
+Rows are buffered and written a file at a time (`part-<start ns>-<pid>-<n>.parquet`, written under a
 temporary name and renamed), so a folder only ever holds whole files: an interrupted run
 keeps what it wrote, and a rerun skips the paths already there. Columns: path, width,
 height, digits (box, label, confidence), lines, error — the JSONL row's fields. A file name
@@ -51,7 +51,7 @@ class ParquetSink:
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob(".part-*.tmp"):  # a file cut off by a killed run: its rows are read again
             stale.unlink()
-        self.run, self.count = time.strftime("%Y%m%dT%H%M%S"), 0
+        self.run, self.count = f"{time.time_ns()}-{os.getpid()}", 0  # never one of an earlier run's names
         self.rows: list[dict[str, Any]] = []
 
     def done_paths(self) -> set[str]:

@@ -174,6 +174,7 @@ def test_a_parquet_folder_holds_the_rows_and_resumes_after_a_kill(tmp_path):
     expected = _rows(local)
     out = tmp_path / "rows.parquet"
     killed = ParquetSink(out, rows_per_file=3)  # a run killed after its first file and one more row
+    assert ParquetSink(tmp_path / "other.parquet").run != killed.run  # runs in one second never share names
     for row in expected[:4]:
         killed.write(row)
     (out / ".part-x-00009.parquet.tmp").write_bytes(b"PAR1 cut off")  # a file the kill cut short
