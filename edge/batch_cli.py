@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -89,7 +91,7 @@ def main(argv: list[str]) -> int:
     if not items:
         print("digitedge classify: no images found in " + " ".join(args.paths), file=sys.stderr)
         return EXIT_USAGE
-    config = from_arguments(args)
+    config = dataclasses.replace(from_arguments(args), doubts=args.collect is not None)
     from digitedge.edge.recognize import Recognizer
 
     recognizer = Recognizer(args.model, config)  # fail fast on an unusable model; serial runs use it
@@ -112,36 +114,30 @@ def main(argv: list[str]) -> int:
             return EXIT_USAGE
     parquet = None  # the folder of Parquet files, for --out *.parquet
     sink: TextIO = sys.stdout
-    if fmt == "parquet":
-        from digitedge.edge.parquet import ParquetSink, path_text
+    todo = items
+    if args.out is not None:
+        key: Callable[[str], str] = str  # a path as --out records it
+        try:
+            if fmt == "parquet":
+                from digitedge.edge.parquet import ParquetSink, path_text
 
-        try:
-            parquet = ParquetSink(args.out)
-            done = parquet.done_paths()
+                parquet, key = ParquetSink(args.out), path_text
+                done = parquet.done_paths()
+            else:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                done = batch.done_paths(args.out, fmt)
+                fresh = not args.out.exists() or args.out.stat().st_size == 0
+                sink = open(args.out, "a", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
+                if fmt == "csv" and fresh:
+                    sink.write(",".join(batch.CSV_FIELDS) + "\n")
         except OSError as exc:
             print(f"digitedge classify: cannot write --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
-        todo = [it for it in items if path_text(str(it.path)) not in done]
+        todo = [it for it in items if key(str(it.path)) not in done]
         if done:
             print(f"resuming: {len(items) - len(todo)} of {len(items)} files already in {args.out}", file=sys.stderr)
-    elif args.out is not None:
-        try:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            done = batch.done_paths(args.out, fmt)
-            fresh = not args.out.exists() or args.out.stat().st_size == 0
-            sink = open(args.out, "a", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
-            if fmt == "csv" and fresh:
-                sink.write(",".join(batch.CSV_FIELDS) + "\n")
-        except OSError as exc:
-            print(f"digitedge classify: cannot write --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_USAGE
-        todo = [it for it in items if str(it.path) not in done]
-        if done:
-            print(f"resuming: {len(items) - len(todo)} of {len(items)} files already in {args.out}", file=sys.stderr)
-    else:
-        sink, todo = sys.stdout, items
-        if fmt == "csv":
-            sink.write(",".join(batch.CSV_FIELDS) + "\n")
+    elif fmt == "csv":
+        sink.write(",".join(batch.CSV_FIELDS) + "\n")
 
     from tqdm import tqdm
 

@@ -126,7 +126,7 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"digitedge camera: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    recognizer = Recognizer(args.model, from_arguments(args))
+    recognizer = Recognizer(args.model, from_arguments(args), doubts=args.collect is not None)
     collector = None
     if args.collect is not None:
         from digitedge.edge.collect import CollectConfig, Collector

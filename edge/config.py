@@ -74,6 +74,7 @@ class RecognizerConfig:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     min_confidence: float = 0.35  # digits less probable than this are guesses between digits: dropped
     in_number_none: float = 0.97  # a doubtful mark inside a number is read unless P(not a digit) is above this
+    doubts: bool = False  # report the marks the model doubted (Recognition.doubts), for --collect
     doubt_confidence: float = 0.9  # a digit read less surely than this is a doubt, worth collecting for a label...
     doubt_band: float = 0.25  # ...and so is a mark turned away with P(not a digit) this close to the threshold
     wide: float = 0.8  # w/h above which a mark may be several touching digits

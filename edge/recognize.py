@@ -170,35 +170,22 @@ class Recognizer:
         kept = {id(d): (d, piece) for d, piece in sure + in_number}
         lines = group_lines([d for d, _ in kept.values()])  # in the view, where rows run level
         ordered = [kept[id(d)] for line in lines for d in line]
-        digits = tuple(
-            d if view.back is None else Digit(view.to_frame(ink_points(piece.mark)), d.label, d.confidence)
-            for d, piece in ordered
-        )
-        threshold = self.classifier.none_threshold or 0.5
-        doubts = (
-            [("low confidence", piece) for d, piece in sure if d.confidence < cfg.doubt_confidence]
-            + [("doubted in a number", piece) for _, piece in in_number]
-            + [
-                ("near rejection", p)
-                for p in rejected
-                if abs(p.prediction.none_probability - threshold) <= cfg.doubt_band
-            ]
-        )
+        digits = tuple(Digit(_frame_box(piece.mark, view, d.box), d.label, d.confidence) for d, piece in ordered)
         width, height = view.frame_size
-        recognition = Recognition(
-            width,
-            height,
-            digits,
-            tuple(read_line(line) for line in lines),
-            tuple(self._doubt(why, piece, view) for why, piece in doubts),
-        )
+        recognition = Recognition(width, height, digits, tuple(read_line(line) for line in lines))
+        if cfg.doubts:  # only when they are collected: no work per frame otherwise
+            threshold = self.classifier.none_threshold or 0.5
+            doubts = (
+                [("low confidence", piece) for d, piece in sure if d.confidence < cfg.doubt_confidence]
+                + [("doubted in a number", piece) for _, piece in in_number]
+                + [
+                    ("near rejection", p)
+                    for p in rejected
+                    if abs(p.prediction.none_probability - threshold) <= cfg.doubt_band
+                ]
+            )
+            recognition = dataclasses.replace(recognition, doubts=tuple(_doubt(why, p, view) for why, p in doubts))
         return recognition, [piece.input for _, piece in ordered]
-
-    @staticmethod
-    def _doubt(why: str, piece: Piece, view: View) -> Doubt:
-        p = piece.prediction
-        box = ink_box(piece.mark) if view.back is None else view.to_frame(ink_points(piece.mark))
-        return Doubt(why, box, piece.input, p.digit, p.conditional_probability, p.label, p.none_probability)
 
     def read(self, marks: list[Mark]) -> list[Candidates]:
         """Every way to read each mark that could win (`readings`), each piece classified.
@@ -323,6 +310,21 @@ def ink_points(mark: Mark) -> np.ndarray:
         [mark.box.x, mark.box.y], np.float32
     )
     return np.concatenate([xy, xy + np.array([1, 0], np.float32), xy + np.array([0, 1], np.float32), xy + 1])
+
+
+def _frame_box(mark: Mark, view: View, box: Box | None = None) -> Box:
+    """A mark's box in the frame: its clear ink's box (`box`, if known), or, in a turned
+    view, the box round its outline mapped back."""
+    if view.back is None:
+        return box or ink_box(mark)
+    return view.to_frame(ink_points(mark))
+
+
+def _doubt(why: str, piece: Piece, view: View) -> Doubt:
+    p = piece.prediction
+    return Doubt(
+        why, _frame_box(piece.mark, view), piece.input, p.digit, p.conditional_probability, p.label, p.none_probability
+    )
 
 
 def in_a_number(box: Box, sure: list[Box]) -> bool:

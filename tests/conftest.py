@@ -4,6 +4,7 @@ small data made by the project."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -12,6 +13,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = (sys.executable, "-m", "digitedge")  # the command, run as a user runs it
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now, for a server a test starts there."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLI, REPO
+from tests.conftest import CLI, REPO, free_port
 
 ray = pytest.importorskip("ray", reason="classify --ray needs digitedge[ray]")
 SAMPLES = sorted((REPO / "samples").glob("*.jpg"))
@@ -63,12 +62,6 @@ def test_in_process_ray_gives_the_rows_of_local_classify(tmp_path):
     assert set(errors) == {"text.jpg", "empty.png", "bomb.jpg"} and "pixels" in errors["bomb.jpg"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def two_nodes():
     """A head and a worker node, one CPU each, started by `ray start --block` on 127.0.0.1
@@ -76,7 +69,7 @@ def two_nodes():
     token (its default for `ray start`): this cluster's own, given to drivers in their env."""
     ray_bin = Path(sys.executable).with_name("ray")
     temp = tempfile.mkdtemp(prefix="dr", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
-    port = _free_port()
+    port = free_port()
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--block", "--disable-usage-stats"]
     env = {
         **os.environ,

@@ -74,3 +74,16 @@ def test_repeats_are_skipped_saves_are_spaced_and_the_oldest_go_first(tmp_path):
         small.add("cam", k, image, _result(_doubt(20 + k)))
     total = sum(p.stat().st_size for p in (tmp_path / "d").iterdir())
     assert 0 < total <= 3000 and len(list(tmp_path.glob("d/*.json"))) < 6
+
+
+def test_doubts_are_found_only_when_asked(mnist):
+    from digitedge.edge.recognize import Recognizer
+    from digitedge.train.scenes import make_scene
+
+    rng = np.random.default_rng(5)
+    scenes = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "hard").image for _ in range(8)]
+    plain, asked = Recognizer(), Recognizer(doubts=True)
+    assert not any(plain.recognize(s).doubts for s in scenes)  # no extra work per frame by default
+    found = [asked.recognize(s) for s in scenes]
+    assert any(r.doubts for r in found)
+    assert [r.to_dict() for r in found] == [plain.recognize(s).to_dict() for s in scenes]  # the same reading

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLI, REPO, REQUIRE_DATA
+from tests.conftest import CLI, REPO, REQUIRE_DATA, free_port
 
 mqtt = pytest.importorskip("paho.mqtt.client", reason="camera --mqtt needs digitedge[mqtt]")
 VIDEO = REPO / "samples" / "video.avi"
@@ -26,9 +26,7 @@ class Broker:
     """mosquitto on 127.0.0.1:`port`, anonymous, no persistence; stopped by its process id."""
 
     def __init__(self, folder: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.conf = folder / "mosquitto.conf"
         self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
         self.proc: subprocess.Popen | None = None
