@@ -20,6 +20,7 @@ EDGE_COMMANDS = {
     "classify": ("digitedge.edge.batch_cli", "read the digits in image files and folders (JSONL/CSV)"),
     "camera": ("digitedge.edge.camera_cli", "live recognizer on a camera, video file or stream"),
     "serve": ("digitedge.edge.server", "web page and JSON API: draw digits, upload images, watch the camera"),
+    "label": ("digitedge.edge.label", "label the crops --collect saved, in a local web page (keyboard first)"),
     "doctor": ("digitedge.edge.doctor", "check the interpreter, the model and the camera; say what to fix"),
 }
 

@@ -154,6 +154,70 @@ class Server(ThreadingHTTPServer):
             self.slots.release()
 
 
+class Guarded(BaseHTTPRequestHandler):
+    """What every digitedge page shares (`serve`, `label`): answers only to its own host names
+    (`allowed_hosts`) and, for POST, its own origin; drops idle connections after `timeout`;
+    logs on stderr; a client leaving is one line, not a traceback."""
+
+    server_version = "digitedge"
+    sys_version = ""  # no Python version in the Server header
+    allowed_hosts: frozenset[str] = frozenset({"localhost"})
+    timeout = 10.0
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (
+            BrokenPipeError,
+            ConnectionResetError,
+            TimeoutError,
+        ) as exc:  # the client left: one line, no traceback
+            log.info("%s %s", self.address_string(), type(exc).__name__)
+
+    def _refused(self) -> bool:
+        """Answer 403 to a request naming another host or (POST) from another origin."""
+        allowed = self.allowed_hosts
+        if not host_allowed(self.headers.get("Host"), allowed):
+            self._json(HTTPStatus.FORBIDDEN, {"error": "unknown Host: use the address, localhost or --allow-host"})
+            return True
+        origin = self.headers.get("Origin")
+        cross = self.headers.get("Sec-Fetch-Site") == "cross-site"
+        if self.command == "POST" and (
+            cross or (origin and origin != "null" and not host_allowed(urlsplit(origin).netloc, allowed))
+        ):
+            self._json(HTTPStatus.FORBIDDEN, {"error": "cross-origin requests are refused"})
+            return True
+        return False
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), fmt % args)
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, obj: Any) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json")
+
+
+def listen(
+    command: str, host: str, port: int, handler: type[BaseHTTPRequestHandler], max_connections: int
+) -> Server | None:
+    """A `Server` bound to host:port, its address announced on stderr; None (said why) if it
+    cannot listen."""
+    try:
+        server = Server((host, port), handler, max_connections)
+    except OSError as exc:
+        print(f"digitedge {command}: cannot listen on {host}:{port} ({exc.strerror})", file=sys.stderr)
+        return None
+    print(f"serving on http://{host}:{server.server_port}/", file=sys.stderr, flush=True)
+    return server
+
+
 def make_handler(
     recognizer: Recognizer,
     live: Live | None,
@@ -165,48 +229,9 @@ def make_handler(
     lock = threading.Lock()  # one interpreter: one inference at a time
     metrics = live.metrics if live else Metrics()
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "digitedge"
-        sys_version = ""  # no Python version in the Server header
+    class Handler(Guarded):
+        allowed_hosts = allowed
         timeout = timeout_s  # an idle connection, or a body that never comes, is dropped
-
-        def handle(self) -> None:
-            try:
-                super().handle()
-            except (
-                BrokenPipeError,
-                ConnectionResetError,
-                TimeoutError,
-            ) as exc:  # the client left: one line, no traceback
-                log.info("%s %s", self.address_string(), type(exc).__name__)
-
-        def _refused(self) -> bool:
-            """Answer 403 to a request naming another host or (POST) from another origin."""
-            if not host_allowed(self.headers.get("Host"), allowed):
-                self._json(HTTPStatus.FORBIDDEN, {"error": "unknown Host: use the address, localhost or --allow-host"})
-                return True
-            origin = self.headers.get("Origin")
-            cross = self.headers.get("Sec-Fetch-Site") == "cross-site"
-            if self.command == "POST" and (
-                cross or (origin and origin != "null" and not host_allowed(urlsplit(origin).netloc, allowed))
-            ):
-                self._json(HTTPStatus.FORBIDDEN, {"error": "cross-origin requests are refused"})
-                return True
-            return False
-
-        def log_message(self, fmt: str, *args: Any) -> None:
-            log.info("%s %s", self.address_string(), fmt % args)
-
-        def _send(self, status: int, body: bytes, ctype: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _json(self, status: int, obj: Any) -> None:
-            self._send(status, json.dumps(obj).encode(), "application/json")
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             if self._refused():
@@ -345,14 +370,13 @@ def main(argv: list[str]) -> int:
     )  # its own interpreter
     if live:
         threading.Thread(target=live.run, daemon=True).start()
-    try:
-        allowed = frozenset({"localhost", *(name.lower().rstrip(".") for name in args.allow_host)})
-        handler = make_handler(recognizer, live, args.max_bytes, allowed, args.timeout)
-        server = Server((args.host, args.port), handler, args.max_connections)
-    except OSError as exc:
-        print(f"digitedge serve: cannot listen on {args.host}:{args.port} ({exc.strerror})", file=sys.stderr)
+    allowed = frozenset({"localhost", *(name.lower().rstrip(".") for name in args.allow_host)})
+    handler = make_handler(recognizer, live, args.max_bytes, allowed, args.timeout)
+    server = listen("serve", args.host, args.port, handler, args.max_connections)
+    if server is None:
+        if live:
+            live.stopped.set()
         return EXIT_USAGE
-    print(f"serving on http://{args.host}:{server.server_port}/", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
