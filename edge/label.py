@@ -38,9 +38,7 @@ def make_handler(folder: Path, allowed: frozenset[str]) -> type[Guarded]:
             if self.path in ("/", "/index.html"):
                 self._send(HTTPStatus.OK, PAGE.read_bytes(), "text/html; charset=utf-8")
             elif self.path == "/api/items":
-                rows = [
-                    {"id": i.id, "doubt": i.doubt, "label": i.label, **_shown(i.record)} for i in items(folder)
-                ]
+                rows = [{"id": i.id, "doubt": i.doubt, "label": i.label, **_shown(i.record)} for i in items(folder)]
                 self._json(HTTPStatus.OK, {"folder": str(folder), "items": rows})
             elif self.path.startswith("/crops/") and self.path.endswith(".png"):
                 name = self.path[len("/crops/") : -len(".png")]
