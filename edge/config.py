@@ -90,6 +90,12 @@ class RecognizerConfig:
     path_rows: int = 32  # split paths are searched on at most this many rows
     sidestep: float = 40.0  # cost of a split path's sideways step, in ink levels: it bends round strokes
     min_share: float = 0.05  # a split leaves at least this share of a mark's ink on either side
+    # Stroke width as a share of a mark's height (`preprocess.stroke_ratio`). MNIST's digits
+    # sit at 0.117 (median), 2% of them under 0.075; a thin pen on a big digit reads
+    # 0.03-0.05, a hairline once scaled to 20 px. Thinner than almost all the model saw: thickened
+    # to MNIST's median before `prepare`, so the model sees the strokes it was trained on.
+    stroke_floor: float = 0.075
+    stroke_target: float = 0.117
     work_pixels: int = 1_300_000  # bigger frames are read at this size first (a 12 MP photo: 1/3 each side)
     min_work_height: int = 24  # px: digits this tall at the working size are read there...
     fine_height: int = 32  # ...smaller ones again where they are this tall, or at full size

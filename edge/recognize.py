@@ -26,7 +26,7 @@ from digitedge.edge.data import Box, Digit, Doubt, Recognition
 from digitedge.edge.images import to_gray
 from digitedge.edge.lines import group_lines, read_line
 from digitedge.edge.model import Classifier, Prediction
-from digitedge.edge.preprocess import SIZE, prepare
+from digitedge.edge.preprocess import SIZE, even_stroke, prepare
 from digitedge.edge.segment import Mark, find_marks, ink_map, sheet
 from digitedge.edge.view import View, look
 
@@ -230,9 +230,9 @@ class Recognizer:
 
     def _classify(self, pieces: list[Mark]) -> tuple[np.ndarray, list[Prediction]]:
         """Model inputs of the pieces and their predictions, in one interpreter call."""
-        batch = (
-            np.stack([prepare(p.ink) for p in pieces])[..., None] if pieces else np.empty((0, SIZE, SIZE, 1), np.uint8)
-        )
+        floor, target = self.config.stroke_floor, self.config.stroke_target
+        inputs = [prepare(even_stroke(p.ink, floor, target)) for p in pieces]
+        batch = np.stack(inputs)[..., None] if inputs else np.empty((0, SIZE, SIZE, 1), np.uint8)
         return batch, self.classifier.classify(batch)
 
 

@@ -58,3 +58,32 @@ def test_prepare_follows_mnist_convention():
 def test_prepare_rejects_what_it_cannot_use(bad):
     with pytest.raises(ValueError):
         prepare(bad)
+
+
+def test_the_stroke_knobs_are_where_mnist_strokes_are(mnist):
+    """The floor and target of `even_stroke` are MNIST's own 2nd percentile and median of
+    stroke width over height: the widths the model was trained on."""
+    from digitedge.edge.config import RecognizerConfig
+    from digitedge.edge.preprocess import stroke_ratio, tight
+
+    ratios = np.array([stroke_ratio(tight(x)[2]) for x in mnist.x_test[:3000]])
+    cfg = RecognizerConfig()
+    assert abs(np.percentile(ratios, 2) - cfg.stroke_floor) < 0.005
+    assert abs(np.median(ratios) - cfg.stroke_target) < 0.005
+    assert (ratios < cfg.stroke_floor).mean() < 0.04  # MNIST-like crops are left alone
+
+
+def test_a_thin_pen_digit_is_thickened_to_mnist_strokes():
+    from digitedge.edge.config import RecognizerConfig
+    from digitedge.edge.preprocess import even_stroke, stroke_ratio, tight
+
+    cfg = RecognizerConfig()
+    seven = np.zeros((140, 100), np.uint8)
+    cv2.polylines(seven, [np.array([[10, 10], [90, 10], [40, 130]])], False, 255, 2)  # a 2 px pen, 120 px tall
+    assert stroke_ratio(tight(seven)[2]) < 0.04
+    thick = even_stroke(seven, cfg.stroke_floor, cfg.stroke_target)
+    assert abs(stroke_ratio(tight(thick)[2]) - cfg.stroke_target) < 0.03
+    marker = cv2.dilate(seven, np.ones((13, 13), np.uint8))  # already MNIST-like: the same bytes back
+    assert even_stroke(marker, cfg.stroke_floor, cfg.stroke_target) is marker
+    # the model input of the thin digit now has MNIST's ink area (MNIST: 74-93 px above 127)
+    assert (prepare(seven) > 127).sum() < 50 <= (prepare(thick) > 127).sum()
