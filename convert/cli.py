@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from digitedge.convert.config import ConvertConfig
+from digitedge.convert.config import ConvertConfig, FinetuneConfig
 from digitedge.edge.exits import EXIT_OK, EXIT_PARTIAL
 from digitedge.train.cli import run_command
 from digitedge.train.config import TrainConfig
@@ -141,3 +141,78 @@ def recipe_main(argv: list[str] | None = None) -> int:
     if rc:
         return rc
     return main([str(args.run), "--data", args.data, *(["--out", str(args.out)] if args.out else [])])
+
+
+def finetune_parser() -> argparse.ArgumentParser:
+    D = FinetuneConfig(crops=Path("CROPS"), out=Path("runs/finetune"))  # noqa: N806
+    p = argparse.ArgumentParser(
+        prog="digitedge finetune",
+        description="Fine-tune an int8 model on your labelled crops (`digitedge label`, or folders 0..9 and none), "
+        "with MNIST replayed so nothing else is forgotten; QAT and int8 export as `digitedge convert` does. "
+        "Gates, on the device's decision rule: MNIST test loses at most --max-mnist-drop pp, held-out "
+        "non-digits' false accept rises at most --max-false-accept-rise pp, and a held-out fifth of your "
+        "crops is read better. Exits 1 when a gate fails (the model is kept for inspection).",
+    )
+    p.add_argument(
+        "--crops", type=Path, required=True, help="a labelled crops folder, or a folder of folders 0..9, none"
+    )
+    p.add_argument("--model", type=Path, help="the model to start from (default: the bundled one)")
+    p.add_argument(
+        "--out", type=Path, default=D.out, help="run folder for model.tflite and .json (default %(default)s)"
+    )
+    p.add_argument("--data", help="MNIST .npz or IDX folder to replay (found as `digitedge train` finds it)")
+    p.add_argument("--usps", help="USPS .npz: USPS test is measured before and after")
+    p.add_argument("--replay-usps", action="store_true", help="replay USPS train too (a parent trained on it)")
+    p.add_argument("--epochs", type=int, default=D.epochs, help="float epochs (default %(default)s)")
+    p.add_argument("--qat-epochs", type=int, default=D.qat_epochs, help="QAT epochs (default %(default)s)")
+    p.add_argument("--lr", type=float, default=D.learning_rate, help="float learning rate (default %(default)s)")
+    p.add_argument("--replay", type=int, default=D.replay, help="replayed digits per epoch (default %(default)s)")
+    p.add_argument(
+        "--repeat", type=int, default=D.repeat, help="times each crop is seen an epoch (default %(default)s)"
+    )
+    p.add_argument("--max-mnist-drop", type=float, default=D.max_mnist_drop_pp, help="gate, pp (default %(default)s)")
+    p.add_argument(
+        "--max-false-accept-rise", type=float, default=D.max_false_accept_rise_pp, help="gate, pp (default %(default)s)"
+    )
+    p.add_argument("--seed", type=int, default=D.seed, help="random seed (default %(default)s)")
+    p.add_argument("--limit-train", type=int, help="replay from only the first N MNIST training images")
+    p.add_argument("--limit-test", type=int, help="gate on only the first N test images")
+    return p
+
+
+def finetune_main(argv: list[str] | None = None) -> int:
+    """fine-tune a model on your labelled crops, gated on MNIST and non-digits (needs digitedge[train])"""
+    argv = sys.argv[1:] if argv is None else argv
+    args = finetune_parser().parse_args(argv)
+    return run_command("finetune", lambda: _finetune(args, shlex.join(["digitedge", "finetune", *argv])))
+
+
+def _finetune(args: argparse.Namespace, command: str) -> int:
+    from digitedge.convert.finetune import GateFailed, finetune
+
+    cfg = FinetuneConfig(
+        crops=args.crops,
+        out=args.out,
+        model=args.model,
+        data=args.data,
+        usps=args.usps,
+        replay_usps=args.replay_usps,
+        epochs=args.epochs,
+        qat_epochs=args.qat_epochs,
+        learning_rate=args.lr,
+        replay=args.replay,
+        repeat=args.repeat,
+        max_mnist_drop_pp=args.max_mnist_drop,
+        max_false_accept_rise_pp=args.max_false_accept_rise,
+        seed=args.seed,
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+        command=command,
+    )
+    try:
+        meta = finetune(cfg)
+    except GateFailed as exc:
+        print(f"digitedge finetune: GATE FAILED: {exc}", file=sys.stderr)
+        return EXIT_PARTIAL
+    print(json.dumps({"model": str(args.out / "model.tflite"), **meta.about["verification"]}))
+    return EXIT_OK

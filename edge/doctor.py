@@ -49,6 +49,17 @@ def check_model(path: str | None) -> Check:
     clf.probabilities(np.zeros((1, SIZE, SIZE, 1), np.uint8))
     m = clf.metadata.about
     v = m.get("verification", {})
+    if "parent" in m:  # made by `digitedge finetune`
+        before, after = v.get("before", {}), v.get("after", {})
+        said = (
+            f"model: {clf.path} ({m.get('arch')}, fine-tuned from {m['parent'].get('model')} on "
+            f"{m.get('crops', {}).get('trained_on')} crops: your held-out crops "
+            f"{before.get('crops_held_out_accuracy', 0):.1%} -> {after.get('crops_held_out_accuracy', 0):.1%}, "
+            f"MNIST test {after.get('test_accuracy', 0):.2%}, created {m.get('created')})"
+        )
+        if not v.get("passed"):
+            return False, said + ": it FAILED its gates", "label more crops and fine-tune again, or use its parent"
+        return True, said, ""
     digits = v.get("int8_digit_accuracy", v.get("int8_accuracy", 0))  # older sidecars lack the closed-set figure
     return (
         True,

@@ -68,8 +68,8 @@ def stroke_ratio(patch: np.ndarray) -> float:
     threshold (so a blurred edge or a grey halo does not count as stroke)."""
     ink = (patch > cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]).astype(np.uint8)
     outlines, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    length = sum(cv2.arcLength(c, True) for c in outlines)
-    return 2.0 * float(ink.sum()) / max(length, 1.0) / patch.shape[0]
+    length = float(sum(cv2.arcLength(c, True) for c in outlines))
+    return 2.0 * float(ink.sum()) / max(length, 1.0) / float(patch.shape[0])
 
 
 def even_stroke(ink: np.ndarray, floor: float, target: float) -> np.ndarray:
