@@ -17,7 +17,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
-from digitedge.edge.labels import IDENT, LabelError, items, write_label
+from digitedge.edge.labels import CHOICES, IDENT, LabelError, items, write_label
 from digitedge.edge.server import Guarded, listen
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,14 @@ def main(argv: list[str]) -> int:
     folder: Path = args.folder
     if not folder.is_dir():
         print(f"digitedge label: {folder}: not a folder (fill one with --collect {folder})", file=sys.stderr)
+        return EXIT_USAGE
+    sorted_ = [name for name in CHOICES[:-1] if (folder / name).is_dir()]
+    if sorted_ and not any(folder.glob("*.json")):
+        print(
+            f"digitedge label: {folder} holds folders {', '.join(sorted_)}: labelled already; "
+            f"`digitedge finetune --crops {folder}` reads it as it is",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     found = items(folder)

@@ -87,3 +87,30 @@ def test_doubts_are_found_only_when_asked(mnist):
     found = [asked.recognize(s) for s in scenes]
     assert any(r.doubts for r in found)
     assert [r.to_dict() for r in found] == [plain.recognize(s).to_dict() for s in scenes]  # the same reading
+
+
+def test_a_camera_on_one_scene_saves_its_doubts_once(mnist, tmp_path):
+    """A camera aimed at one page: 30 frames of the same hard scenes save each doubt once
+    (near-identical crops are skipped), with the source and frame numbers in the records."""
+    from digitedge.edge.recognize import Recognizer
+    from digitedge.train.scenes import make_scene
+
+    rng = np.random.default_rng(5)
+    scenes = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "hard").image for _ in range(6)]
+    doubts = [len(Recognizer(doubts=True).recognize(s).doubts) for s in scenes]
+    scene = scenes[int(np.argmax(doubts))]
+    video = tmp_path / "page.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for _ in range(30):
+        writer.write(scene)
+    writer.release()
+    folder = tmp_path / "doubts"
+    res = subprocess.run(
+        [*CLI, "camera", "--source", video, "--collect", folder, "--jsonl", tmp_path / "out.jsonl"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    assert 1 <= len(records) <= max(doubts) + 1  # not 30 times over (a JPEG frame may differ by a level)
+    assert all(r["source"] == str(video) and isinstance(r["frame"], int) and r["why"] in WHY for r in records)
