@@ -1,23 +1,21 @@
-"""`digitedge camera`: the live recognizer. Source -> recognize -> sinks (JSONL, window, video)."""
+"""`digitedge camera`: the live loop (`edge.live`) wired to its outputs: JSONL, window, recording, MQTT, --collect."""
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import signal
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import cv2
 
 from digitedge.edge.camera import (
     MAX_SECONDS,
     MIN_SECONDS,
-    SourceError,
     StableReading,
     check_seconds,
     open_source,
@@ -119,6 +117,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    from digitedge.edge.live import LiveLoop
+    from digitedge.edge.outputs import CollectOutput, JsonlOutput, RecordOutput, WindowOutput
     from digitedge.edge.recognize import Recognizer
 
     try:
@@ -127,12 +127,7 @@ def main(argv: list[str]) -> int:
         print(f"digitedge camera: {exc}", file=sys.stderr)
         return EXIT_USAGE
     recognizer = Recognizer(args.model, from_arguments(args), doubts=args.collect is not None)
-    collector = None
-    if args.collect is not None:
-        from digitedge.edge.collect import CollectConfig, Collector
-
-        collector = Collector(CollectConfig(args.collect), recognizer.classifier.metadata.model_sha256)
-    mqtt = None
+    outputs: list[Any] = []
     if args.mqtt:
         from digitedge.edge.mqtt import MqttConfig, MqttOutput
 
@@ -149,88 +144,32 @@ def main(argv: list[str]) -> int:
         except ValueError as exc:
             print(f"digitedge camera: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        mqtt = MqttOutput(mqtt_cfg)
+        outputs.append(MqttOutput(mqtt_cfg))
+    if args.collect is not None:
+        from digitedge.edge.collect import CollectConfig, Collector
 
-    stop = {"flag": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
-    status, n = EXIT_OK, 0
+        collector = Collector(CollectConfig(args.collect), recognizer.classifier.metadata.model_sha256)
+        outputs.append(CollectOutput(collector, args.source))
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    loop = LiveLoop(recognizer, outputs, stable, args.max_fps, args.max_frames, stop)
+    status, started = EXIT_OK, time.monotonic()
     with ExitStack() as stack:
-        if mqtt is not None:
-            stack.callback(mqtt.close)
+        stack.callback(loop.close)
         source = open_source(args.source, args.loop, args.read_timeout, args.reconnect_tries)
         stack.enter_context(source)
         out: IO[str] = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "a", encoding="utf-8"))
-        # One run record per start: a JSONL appended to across restarts says where frame 0 begins again.
-        meta = recognizer.classifier.metadata
-        out.write(
-            json.dumps(
-                {
-                    "run": {
-                        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                        "source": args.source,
-                        "model": str(recognizer.classifier.path),
-                        "model_sha256": meta.model_sha256,
-                    }
-                }
-            )
-            + "\n"
-        )
-        out.flush()
-        writer = None
-        started = last = time.monotonic()
-        fps = 0.0
+        clf = recognizer.classifier
+        outputs.append(JsonlOutput(out, args.source, str(clf.path), clf.metadata.model_sha256))
+        if args.record:
+            outputs.append(RecordOutput(args.record))
+        if args.show:
+            outputs.append(WindowOutput())
         try:
-            for frame in source:
-                if stop["flag"]:
-                    break
-                if args.max_fps > 0:
-                    wait = 1 / args.max_fps - (time.monotonic() - last)
-                    if wait > 0:
-                        time.sleep(wait)
-                result = recognizer.recognize(frame)
-                now = time.monotonic()
-                fps = 0.9 * fps + 0.1 / max(now - last, 1e-6) if n else 1 / max(now - last, 1e-6)
-                last = now
-                reading = stable.update(result.lines)
-                if collector is not None:
-                    collector.add(args.source, n, frame, result)
-                if mqtt is not None:
-                    mqtt.update(reading, result.lines, None, now)
-                record = {
-                    "frame": n,
-                    "time": round(time.time(), 3),
-                    "lines": list(result.lines),
-                    "stable": list(reading),
-                    "digits": [d.to_dict() for d in result.digits],
-                    "fps": round(fps, 1),
-                }
-                out.write(json.dumps(record) + "\n")
-                out.flush()
-                if args.show or args.record:
-                    from digitedge.edge.draw import draw_recognition
-
-                    shown = draw_recognition(frame, result, f"{' '.join(reading) or '-'}  {fps:.0f} fps")
-                    if args.record:
-                        if writer is None:
-                            writer = cv2.VideoWriter(
-                                str(args.record), cv2.VideoWriter.fourcc(*"MJPG"), 15, shown.shape[1::-1]
-                            )
-                            stack.callback(writer.release)
-                        writer.write(shown)
-                    if args.show:
-                        cv2.imshow("digitedge", shown)
-                        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-                            break
-                n += 1
-                if args.max_frames and n >= args.max_frames:
-                    break
+            loop.run(source)
         except KeyboardInterrupt:
             status = EXIT_INTERRUPTED
-        except SourceError as exc:
-            print(f"digitedge camera: {exc}", file=sys.stderr)
-            status = EXIT_PARTIAL
-            if mqtt is not None:
-                mqtt.update(stable.lines, (), str(exc), now=float("inf"))  # say why, before going offline
         except cv2.error as exc:
             if args.show:
                 print(
@@ -239,9 +178,13 @@ def main(argv: list[str]) -> int:
                 )
                 return EXIT_USAGE
             raise
+    if loop.error is not None:
+        print(f"digitedge camera: {loop.error}", file=sys.stderr)
+        status = EXIT_PARTIAL
     ended = " (end of file)" if getattr(source, "ended", False) else ""
     print(
-        f"{n} frames in {time.monotonic() - started:.1f}s{ended}, stable reading: {' '.join(stable.lines) or '-'}",
+        f"{loop.frames} frames in {time.monotonic() - started:.1f}s{ended}, "
+        f"stable reading: {' '.join(stable.lines) or '-'}",
         file=sys.stderr,
     )
     return status

@@ -22,12 +22,16 @@ import json
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from digitedge.edge import __version__
+
+if TYPE_CHECKING:
+    from digitedge.edge.live import Tick
 
 log = logging.getLogger(__name__)
 PASSWORD_ENV = "DIGITEDGE_MQTT_PASSWORD"
@@ -140,6 +144,7 @@ class MqttOutput:
             raise ImportError("--mqtt needs paho-mqtt: pip install 'digitedge[mqtt]'") from None
         self.cfg = cfg
         self.state: dict[str, str] = {}
+        self.state_lines: tuple[str, ...] = ()
         self.last_sent = -1e9
         self.connects = 0
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"digitedge-{cfg.base}-{cfg.name}"[:64])
@@ -176,8 +181,17 @@ class MqttOutput:
             self.client.publish(topic, json.dumps(config), qos=1, retain=True)
         self.client.publish(self.cfg.status, "online", qos=1, retain=True)
 
-    def update(self, stable: tuple[str, ...], raw: tuple[str, ...], error: str | None, now: float) -> bool:
+    def update(self, tick: Tick) -> None:
+        """The live loop's output: a frame's stable and raw reading."""
+        self.publish(tick.stable, tick.result.lines, None, time.monotonic())
+
+    def lost(self, error: str) -> None:
+        """The source gave up: say why (retained) before going offline."""
+        self.publish(self.state_lines, (), error, now=float("inf"))
+
+    def publish(self, stable: tuple[str, ...], raw: tuple[str, ...], error: str | None, now: float) -> bool:
         """Publish when the stable reading changed or a heartbeat is due; says whether it did."""
+        self.state_lines = stable
         value = " ".join(stable)
         if value == self.state.get("value") and now - self.last_sent < self.cfg.heartbeat_s:
             return False

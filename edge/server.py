@@ -45,7 +45,8 @@ PAGE = Path(__file__).with_name("web") / "index.html"
 
 
 class Live:
-    """The camera loop of `serve --source`: latest annotated JPEG and reading, shared by threads."""
+    """`serve --source`: the live loop (`edge.live`) feeding the page's state and stream
+    (`web`) and /metrics, in a thread of its own with its own recognizer."""
 
     def __init__(
         self,
@@ -56,54 +57,31 @@ class Live:
         loop: bool = False,
         metrics: Metrics | None = None,
     ) -> None:
-        self.source, self.recognizer, self.loop = source, recognizer, loop
+        from digitedge.edge.live import LiveLoop
+        from digitedge.edge.outputs import MetricsOutput, WebOutput
+
+        self.source, self.loop = source, loop
         self.metrics = metrics or Metrics()
         self.read_timeout_s, self.reconnect_tries = read_timeout_s, reconnect_tries
-        self.jpeg: bytes | None = None
-        self.state: dict[str, Any] = {"camera": True, "frame": -1, "lines": [], "stable": [], "fps": 0.0}
-        self.cond = threading.Condition()
+        self.web = WebOutput()
         self.stopped = threading.Event()
+        self.live = LiveLoop(recognizer, [self.web, MetricsOutput(self.metrics)], stop=self.stopped)
 
     def run(self) -> None:
-        from digitedge.edge.camera import SourceError, StableReading, open_source
-        from digitedge.edge.draw import draw_recognition
+        from digitedge.edge.camera import SourceError, open_source
 
-        stable, n, last, seen_reconnects = StableReading(), 0, time.monotonic(), 0
         try:
             with open_source(
                 self.source, self.loop, self.read_timeout_s, self.reconnect_tries, realtime=True
             ) as frames:
-                for frame in frames:
-                    if self.stopped.is_set():
-                        return
-                    began = time.monotonic()
-                    result = self.recognizer.recognize(frame)
-                    now = time.monotonic()
-                    self.metrics.recognized(now - began, len(result.digits), frame=True)
-                    self.metrics.fps = 1 / max(now - last, 1e-6)
-                    if (reconnects := getattr(frames, "reconnects", 0)) > seen_reconnects:
-                        self.metrics.count("reconnects", reconnects - seen_reconnects)
-                        seen_reconnects = reconnects
-                    reading = stable.update(result.lines)
-                    shown = draw_recognition(frame, result, " ".join(reading) or "-")
-                    ok, jpg = cv2.imencode(".jpg", shown, [cv2.IMWRITE_JPEG_QUALITY, 80])
-                    with self.cond:
-                        self.jpeg = jpg.tobytes() if ok else self.jpeg
-                        self.state = {
-                            "camera": True,
-                            "frame": n,
-                            "lines": list(result.lines),
-                            "stable": list(reading),
-                            "fps": round(1 / max(now - last, 1e-6), 1),
-                        }
-                        self.cond.notify_all()
-                    n, last = n + 1, now
-        except SourceError as exc:
-            log.error("camera: %s", exc)
+                self.live.run(frames)
+        except SourceError as exc:  # it never opened
+            self.live.error = str(exc)
             self.metrics.count("errors")
-        with self.cond:
-            self.state = {**self.state, "camera": False}
-            self.cond.notify_all()
+        finally:
+            self.live.close()
+        if self.live.error:
+            log.error("camera: %s", self.live.error)
 
 
 def host_allowed(value: str | None, names: frozenset[str]) -> bool:
@@ -239,13 +217,13 @@ def make_handler(
             if self.path in ("/", "/index.html"):
                 self._send(HTTPStatus.OK, PAGE.read_bytes(), "text/html; charset=utf-8")
             elif self.path == "/api/state":
-                self._json(HTTPStatus.OK, live.state if live else {"camera": False})
+                self._json(HTTPStatus.OK, live.web.state if live else {"camera": False})
             elif self.path == "/stream.mjpg" and live:
                 self._stream()
             elif self.path == "/metrics":
                 self._send(HTTPStatus.OK, metrics.render().encode(), "text/plain; version=0.0.4; charset=utf-8")
             elif self.path == "/healthz":  # serving; and with a camera, the camera still delivers
-                ok = live is None or bool(live.state["camera"])
+                ok = live is None or bool(live.web.state["camera"])
                 self._json(
                     HTTPStatus.OK if ok else HTTPStatus.SERVICE_UNAVAILABLE, {"status": "ok" if ok else "camera lost"}
                 )
@@ -300,13 +278,13 @@ def make_handler(
 
         def _stream(self) -> None:
             assert live is not None  # routed here only when a camera runs
-            feed = live
+            feed, stopped = live.web, live.stopped
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
             self.end_headers()
             seen: bytes | None = None
             try:
-                while not feed.stopped.is_set():
+                while not stopped.is_set():
                     with feed.cond:
                         feed.cond.wait_for(lambda: feed.jpeg is not seen or not feed.state["camera"], timeout=5)  # noqa: B023
                         jpeg = seen = feed.jpeg
