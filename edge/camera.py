@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -228,19 +228,52 @@ def open_source(
 
 
 class StableReading:
-    """Lines confirmed across recent frames: the reading seen in at least `votes` of the last
-    `window` frames. Until one is, the previous stable reading holds, so flicker never shows."""
+    """Lines confirmed across recent frames, voted digit by digit with the model's confidence.
 
-    def __init__(self, window: int = 5, votes: int = 3) -> None:
+    Of the last `window` frames, those with the most common layout (how many lines, how many
+    digits in each) vote if there are at least `votes` of them and at least `agreement` of
+    the window. At each digit position the
+    digit with the most confidence wins if at least `votes` frames read it and it carries at
+    least `agreement` of the confidence cast there. Anywhere the frames disagree (a digit
+    alternating between frames, a layout not yet settled) the previous stable reading is
+    held: a reading is never taken from one side of an alternation."""
+
+    def __init__(self, window: int = 5, votes: int = 3, agreement: float = 0.75) -> None:
         if not 1 <= votes <= window:
             raise ValueError(f"need 1 <= votes <= window, got votes={votes}, window={window}")
-        self.history: deque[tuple[str, ...]] = deque(maxlen=window)
-        self.votes = votes
+        if not 0.5 < agreement <= 1:
+            raise ValueError(f"need 0.5 < agreement <= 1, got {agreement}")
+        self.history: deque[tuple[tuple[tuple[str, float], ...], ...]] = deque(maxlen=window)
+        self.votes, self.agreement = votes, agreement
         self.lines: tuple[str, ...] = ()
 
-    def update(self, lines: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-        self.history.append(tuple(lines))
-        reading, count = Counter(self.history).most_common(1)[0]
-        if count >= self.votes:
-            self.lines = reading
+    def update(self, lines: tuple[str, ...] | list[str], confidences: Sequence[float] | None = None) -> tuple[str, ...]:
+        """Add one frame's lines (and each digit's confidence, in reading order; 1 each if not
+        given); return the stable reading."""
+        flat = list(confidences) if confidences is not None else [1.0] * sum(map(len, lines))
+        frame, i = [], 0
+        for line in lines:
+            frame.append(tuple(zip(line, flat[i : i + len(line)])))
+            i += len(line)
+        self.history.append(tuple(frame))
+        layout, count = Counter(tuple(map(len, f)) for f in self.history).most_common(1)[0]
+        if count < self.votes or count < self.agreement * len(self.history):
+            return self.lines  # the layout itself alternates (a digit split in two, then not): hold
+        voters = [f for f in self.history if tuple(map(len, f)) == layout]
+        reading = []
+        for li, length in enumerate(layout):
+            text = ""
+            for pos in range(length):
+                mass: dict[str, float] = {}
+                seen: Counter[str] = Counter()
+                for f in voters:
+                    digit, confidence = f[li][pos]
+                    mass[digit] = mass.get(digit, 0.0) + confidence
+                    seen[digit] += 1
+                best = max(mass, key=mass.__getitem__)
+                if seen[best] < self.votes or mass[best] < self.agreement * sum(mass.values()):
+                    return self.lines  # the frames disagree here: hold
+                text += best
+            reading.append(text)
+        self.lines = tuple(reading)
         return self.lines

@@ -83,7 +83,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--loop", action="store_true", help="replay a video file from the start when it ends")
     add_source_options(p)
     p.add_argument("--window", type=int, default=5, help="frames in the stable-reading vote (default 5)")
-    p.add_argument("--votes", type=int, default=3, help="frames that must agree (default 3)")
+    p.add_argument("--votes", type=int, default=3, help="frames that must agree on each digit (default 3)")
+    p.add_argument(
+        "--agreement",
+        type=float,
+        default=0.75,
+        help="share of the votes (weighed by confidence) a digit needs, else the previous reading is held "
+        "(default %(default)s)",
+    )
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     add_arguments(p)
     p.add_argument(
@@ -122,7 +129,7 @@ def main(argv: list[str]) -> int:
     from digitedge.edge.recognize import Recognizer
 
     try:
-        stable = StableReading(args.window, args.votes)
+        stable = StableReading(args.window, args.votes, args.agreement)
     except ValueError as exc:
         print(f"digitedge camera: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -102,7 +102,7 @@ class LiveLoop:
                     round(time.time(), 3),
                     frame,
                     result,
-                    self.stable.update(result.lines),
+                    self.stable.update(result.lines, [d.confidence for d in result.digits]),
                     round(fps, 1),
                     now - began,
                     int(getattr(source, "reconnects", 0)),
