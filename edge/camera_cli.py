@@ -92,6 +92,13 @@ def parser() -> argparse.ArgumentParser:
         "(default %(default)s)",
     )
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
+    p.add_argument(
+        "--meter",
+        type=Path,
+        metavar="CONFIG",
+        help="meter mode: read the digit wheels at the boxes of a JSON CONFIG, settle half-rolled ones and "
+        "publish only plausible values (docs/home-assistant.md)",
+    )
     add_arguments(p)
     p.add_argument(
         "--collect",
@@ -135,6 +142,15 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     recognizer = Recognizer(args.model, from_arguments(args), doubts=args.collect is not None)
     outputs: list[Any] = []
+    meter = None
+    if args.meter:
+        from digitedge.edge.meter import Meter, MeterConfig, MeterError
+
+        try:
+            meter = Meter(MeterConfig.from_file(args.meter), args.model)
+        except MeterError as exc:
+            print(f"digitedge camera: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.mqtt:
         from digitedge.edge.mqtt import MqttConfig, MqttOutput
 
@@ -151,7 +167,7 @@ def main(argv: list[str]) -> int:
         except ValueError as exc:
             print(f"digitedge camera: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        outputs.append(MqttOutput(mqtt_cfg))
+        outputs.append(MqttOutput(mqtt_cfg, {"set_prevalue": meter.set_prevalue} if meter else None))
     if args.collect is not None:
         from digitedge.edge.collect import CollectConfig, Collector
 
@@ -160,7 +176,9 @@ def main(argv: list[str]) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    loop = LiveLoop(recognizer, outputs, stable, args.max_fps, args.max_frames, stop)
+    loop = LiveLoop(
+        recognizer, outputs, meter or stable, args.max_fps, args.max_frames, stop, meter.read if meter else None
+    )
     status, started = EXIT_OK, time.monotonic()
     with ExitStack() as stack:
         stack.callback(loop.close)
@@ -168,7 +186,7 @@ def main(argv: list[str]) -> int:
         stack.enter_context(source)
         out: IO[str] = sys.stdout if args.jsonl == "-" else stack.enter_context(open(args.jsonl, "a", encoding="utf-8"))
         clf = recognizer.classifier
-        outputs.append(JsonlOutput(out, args.source, str(clf.path), clf.metadata.model_sha256))
+        outputs.append(JsonlOutput(out, args.source, str(clf.path), clf.metadata.model_sha256, meter is not None))
         if args.record:
             outputs.append(RecordOutput(args.record))
         if args.show:
@@ -191,7 +209,7 @@ def main(argv: list[str]) -> int:
     ended = " (end of file)" if getattr(source, "ended", False) else ""
     print(
         f"{loop.frames} frames in {time.monotonic() - started:.1f}s{ended}, "
-        f"stable reading: {' '.join(stable.lines) or '-'}",
+        f"stable reading: {' '.join((meter or stable).lines) or '-'}",
         file=sys.stderr,
     )
     return status

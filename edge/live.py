@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,6 +37,8 @@ class Tick:
     fps: float
     latency: float
     reconnects: int = 0
+    raw: str = ""  # what was read, as published beside the stable value
+    error: str | None = None  # why the stable reading did not take this frame's (meter mode)
 
     @functools.cached_property
     def annotated(self) -> np.ndarray:
@@ -63,19 +65,23 @@ class Output(Protocol):
 class LiveLoop:
     """Runs frames through the recognizer and the stable reading into the outputs, at most
     `max_fps` a second (0: as they come), for at most `max_frames` (0: no limit), until the
-    source ends, an output or `stop` says so. `error` holds why a live source gave up."""
+    source ends, an output or `stop` says so. `error` holds why a live source gave up.
+    `stable` is anything with `update(lines, confidences) -> lines` (a `StableReading`, or a
+    `Meter`, which also says `raw` and `error`)."""
 
     def __init__(
         self,
         recognizer: Recognizer,
         outputs: list[Any],
-        stable: StableReading | None = None,
+        stable: Any = None,
         max_fps: float = 0.0,
         max_frames: int = 0,
         stop: threading.Event | None = None,
+        reader: Callable[[np.ndarray], Recognition] | None = None,
     ) -> None:
-        self.recognizer, self.outputs = recognizer, outputs
-        self.stable = stable or StableReading()
+        self.outputs = outputs
+        self.read = reader or recognizer.recognize  # meter mode reads its wheels instead
+        self.stable = stable if stable is not None else StableReading()
         self.max_fps, self.max_frames = max_fps, max_frames
         self.stop = stop or threading.Event()
         self.frames = 0
@@ -92,7 +98,7 @@ class LiveLoop:
                 if self.max_fps > 0 and (wait := 1 / self.max_fps - (time.monotonic() - last)) > 0:
                     time.sleep(wait)
                 began = time.monotonic()
-                result = self.recognizer.recognize(frame)
+                result = self.read(frame)
                 now = time.monotonic()
                 rate = 1 / max(now - last, 1e-6)
                 fps = 0.9 * fps + 0.1 * rate if self.frames else rate
@@ -106,6 +112,8 @@ class LiveLoop:
                     round(fps, 1),
                     now - began,
                     int(getattr(source, "reconnects", 0)),
+                    getattr(self.stable, "raw", " ".join(result.lines)),
+                    getattr(self.stable, "error", None),
                 )
                 self.frames += 1
                 wanted = [output.update(tick) for output in self.outputs]

@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,7 +137,10 @@ def discovery(cfg: MqttConfig) -> dict[str, dict[str, Any]]:
 class MqttOutput:
     """Publishes stable readings; one paho client, its network loop in a thread of its own."""
 
-    def __init__(self, cfg: MqttConfig) -> None:
+    def __init__(self, cfg: MqttConfig, commands: dict[str, Callable[[str], object]] | None = None) -> None:
+        """`commands`: name -> what to do with a payload sent to `<base>/ctrl/<name>` (meter
+        mode's `set_prevalue`)."""
+        self.commands = commands or {}
         try:
             import paho.mqtt.client as mqtt
             from paho.mqtt.enums import CallbackAPIVersion
@@ -168,6 +172,8 @@ class MqttOutput:
         self.connects += 1
         log.info("mqtt: connected to %s:%d", self.cfg.host, self.cfg.port)
         client.subscribe(f"{DISCOVERY}/status", qos=1)
+        for name in self.commands:
+            client.subscribe(f"{self.cfg.base}/ctrl/{name}", qos=1)
         self._announce()
         for field, payload in self.state.items():  # what changed while the broker was away
             client.publish(self.cfg.topic(field), payload, qos=1, retain=True)
@@ -175,6 +181,13 @@ class MqttOutput:
     def _message(self, client: Any, userdata: Any, message: Any) -> None:
         if message.topic == f"{DISCOVERY}/status" and message.payload == b"online":
             self._announce()  # Home Assistant restarted: it has forgotten unretained configs
+            return
+        name = message.topic.removeprefix(f"{self.cfg.base}/ctrl/")
+        if name in self.commands:
+            try:
+                self.commands[name](message.payload.decode("utf-8", "replace"))
+            except ValueError as exc:  # a bad value from a person: said, not fatal
+                log.warning("mqtt: %s: %s", message.topic, exc)
 
     def _announce(self) -> None:
         for topic, config in discovery(self.cfg).items():
@@ -182,8 +195,8 @@ class MqttOutput:
         self.client.publish(self.cfg.status, "online", qos=1, retain=True)
 
     def update(self, tick: Tick) -> None:
-        """The live loop's output: a frame's stable and raw reading."""
-        self.publish(tick.stable, tick.result.lines, None, time.monotonic())
+        """The live loop's output: a frame's stable and raw reading, and why it was withheld."""
+        self.publish(tick.stable, (tick.raw,), tick.error, time.monotonic())
 
     def lost(self, error: str) -> None:
         """The source gave up: say why (retained) before going offline."""
@@ -193,7 +206,8 @@ class MqttOutput:
         """Publish when the stable reading changed or a heartbeat is due; says whether it did."""
         self.state_lines = stable
         value = " ".join(stable)
-        if value == self.state.get("value") and now - self.last_sent < self.cfg.heartbeat_s:
+        same = value == self.state.get("value") and (error or "no error") == self.state.get("error")
+        if same and now - self.last_sent < self.cfg.heartbeat_s:
             return False
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         fields = {"value": value, "raw": " ".join(raw), "error": error or "no error", "timestamp": stamp}

@@ -29,8 +29,8 @@ class JsonlOutput(Quiet):
     """One JSON object per frame (frame, time, lines, stable, digits, fps), after one run record
     per start: a file appended to across restarts says where frame 0 begins again."""
 
-    def __init__(self, stream: IO[str], source: str, model: str, model_sha256: str) -> None:
-        self.stream = stream
+    def __init__(self, stream: IO[str], source: str, model: str, model_sha256: str, meter: bool = False) -> None:
+        self.stream, self.meter = stream, meter  # a meter's rows also say `raw` and `error`
         started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         run = {"started": started, "source": source, "model": model, "model_sha256": model_sha256}
         self._write({"run": run})
@@ -40,16 +40,17 @@ class JsonlOutput(Quiet):
         self.stream.flush()
 
     def update(self, tick: Tick) -> None:
-        self._write(
-            {
-                "frame": tick.n,
-                "time": tick.time,
-                "lines": list(tick.result.lines),
-                "stable": list(tick.stable),
-                "digits": [d.to_dict() for d in tick.result.digits],
-                "fps": tick.fps,
-            }
-        )
+        row = {
+            "frame": tick.n,
+            "time": tick.time,
+            "lines": list(tick.result.lines),
+            "stable": list(tick.stable),
+            "digits": [d.to_dict() for d in tick.result.digits],
+            "fps": tick.fps,
+        }
+        if self.meter:
+            row |= {"raw": tick.raw, "error": tick.error or "no error"}
+        self._write(row)
 
 
 class RecordOutput(Quiet):
