@@ -62,6 +62,61 @@ def add_source_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_live_options(p: argparse.ArgumentParser) -> None:
+    """Meter mode and MQTT: options of the live loop shared by `camera` and `serve`."""
+    p.add_argument(
+        "--meter",
+        type=Path,
+        metavar="CONFIG",
+        help="meter mode: read the digit wheels at the boxes of a JSON CONFIG, settle half-rolled ones and "
+        "publish only plausible values (docs/home-assistant.md)",
+    )
+    m = p.add_argument_group("MQTT (needs digitedge[mqtt]; docs/home-assistant.md)")
+    m.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish stable readings to mqtt://[user@]host[:port][/base] (mqtts:// for TLS), with Home "
+        "Assistant discovery; the password comes from $DIGITEDGE_MQTT_PASSWORD or --mqtt-password-file",
+    )
+    m.add_argument(
+        "--mqtt-name", default="reader", help="this reader's name in topics and entities (default %(default)s)"
+    )
+    m.add_argument("--mqtt-password-file", type=Path, help="file holding the broker password")
+    m.add_argument(
+        "--mqtt-heartbeat",
+        type=seconds,
+        default=60.0,
+        help="republish an unchanged reading every N s (default %(default)s)",
+    )
+    m.add_argument("--mqtt-device-class", help="Home Assistant device_class of the value: water, gas, energy...")
+    m.add_argument("--mqtt-state-class", help="Home Assistant state_class of the value, e.g. total_increasing")
+    m.add_argument("--mqtt-unit", help="unit_of_measurement of the value, e.g. m³ or kWh")
+
+
+def from_live_options(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """The meter (or None) and the MQTT output (if asked for) of `add_live_options`;
+    ValueError naming what is wrong."""
+    meter = None
+    if args.meter:
+        from digitedge.edge.meter import Meter, MeterConfig
+
+        meter = Meter(MeterConfig.from_file(args.meter), args.model)
+    if not args.mqtt:
+        return meter, []
+    from digitedge.edge.mqtt import MqttConfig, MqttOutput
+
+    mqtt_cfg = MqttConfig.from_url(
+        args.mqtt,
+        args.mqtt_password_file,
+        name=args.mqtt_name,
+        heartbeat_s=args.mqtt_heartbeat,
+        device_class=args.mqtt_device_class,
+        state_class=args.mqtt_state_class,
+        unit=args.mqtt_unit,
+    )
+    return meter, [MqttOutput(mqtt_cfg, {"set_prevalue": meter.set_prevalue} if meter else None)]
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="digitedge camera",
@@ -92,13 +147,6 @@ def parser() -> argparse.ArgumentParser:
         "(default %(default)s)",
     )
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
-    p.add_argument(
-        "--meter",
-        type=Path,
-        metavar="CONFIG",
-        help="meter mode: read the digit wheels at the boxes of a JSON CONFIG, settle half-rolled ones and "
-        "publish only plausible values (docs/home-assistant.md)",
-    )
     add_arguments(p)
     p.add_argument(
         "--collect",
@@ -106,26 +154,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="save doubtful crops (model input, context, JSON record) to DIR for labelling; bounded and deduplicated",
     )
-    m = p.add_argument_group("MQTT (needs digitedge[mqtt]; docs/home-assistant.md)")
-    m.add_argument(
-        "--mqtt",
-        metavar="URL",
-        help="publish stable readings to mqtt://[user@]host[:port][/base] (mqtts:// for TLS), with Home "
-        "Assistant discovery; the password comes from $DIGITEDGE_MQTT_PASSWORD or --mqtt-password-file",
-    )
-    m.add_argument(
-        "--mqtt-name", default="reader", help="this reader's name in topics and entities (default %(default)s)"
-    )
-    m.add_argument("--mqtt-password-file", type=Path, help="file holding the broker password")
-    m.add_argument(
-        "--mqtt-heartbeat",
-        type=seconds,
-        default=60.0,
-        help="republish an unchanged reading every N s (default %(default)s)",
-    )
-    m.add_argument("--mqtt-device-class", help="Home Assistant device_class of the value: water, gas, energy...")
-    m.add_argument("--mqtt-state-class", help="Home Assistant state_class of the value, e.g. total_increasing")
-    m.add_argument("--mqtt-unit", help="unit_of_measurement of the value, e.g. m³ or kWh")
+    add_live_options(p)
     return p
 
 
@@ -142,32 +171,12 @@ def main(argv: list[str]) -> int:
         return EXIT_USAGE
     recognizer = Recognizer(args.model, from_arguments(args), doubts=args.collect is not None)
     outputs: list[Any] = []
-    meter = None
-    if args.meter:
-        from digitedge.edge.meter import Meter, MeterConfig, MeterError
-
-        try:
-            meter = Meter(MeterConfig.from_file(args.meter), args.model)
-        except MeterError as exc:
-            print(f"digitedge camera: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    if args.mqtt:
-        from digitedge.edge.mqtt import MqttConfig, MqttOutput
-
-        try:
-            mqtt_cfg = MqttConfig.from_url(
-                args.mqtt,
-                args.mqtt_password_file,
-                name=args.mqtt_name,
-                heartbeat_s=args.mqtt_heartbeat,
-                device_class=args.mqtt_device_class,
-                state_class=args.mqtt_state_class,
-                unit=args.mqtt_unit,
-            )
-        except ValueError as exc:
-            print(f"digitedge camera: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        outputs.append(MqttOutput(mqtt_cfg, {"set_prevalue": meter.set_prevalue} if meter else None))
+    try:
+        meter, live_outputs = from_live_options(args)
+    except ValueError as exc:  # a bad meter config or MQTT URL, named
+        print(f"digitedge camera: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    outputs += live_outputs
     if args.collect is not None:
         from digitedge.edge.collect import CollectConfig, Collector
 

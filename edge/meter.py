@@ -9,16 +9,22 @@ The config is a JSON file (checked on loading; errors name the file and the key)
      "max_rate_per_minute": 2.0,      # largest plausible rise per minute (and/or per hour)
      "max_rate_per_hour": null,
      "min_confidence": 0.6,           # a wheel read less surely than this is half-rolled
-     "state_file": "meter-state.json"}   # the previous value, kept across restarts
+     "state_file": "meter-state.json",   # the previous value, kept across restarts
+     "reference": [x, y, w, h],       # optional: a mark to align on (a logo, a frame corner)
+     "search": 40}                    # px it may move between the first frame and any other
 
-Each frame, every wheel is read as one digit (`Recognizer(expect="one")`). A wheel caught
-between two digits reads as not a digit or unsure: it takes its value from the previous
+With a reference mark, each frame is first aligned on it (the mark as the first frame shows
+it, searched for by correlation), so a camera nudged by a few pixels still reads; a frame
+where it is not found is not read. Every wheel is read as one digit (`Recognizer(expect=
+"one")`). A wheel caught between two digits (read as not a digit, unsure, or taller or
+shorter than the other wheels' digits: two cut-off halves) takes its value from the previous
 reading and the wheel to its right (if that wheel has wrapped past 0 since, this one has
 moved on by one; otherwise it has not). The value must then be plausible against the
 previous one: no fall unless allowed, no rise faster than the rates. A value that fails is
 withheld: `value` keeps the previous one, `raw` shows what was read, `error` says why. The
 previous value is written atomically to `state_file` after every change, and
-`set_prevalue` (MQTT `<base>/ctrl/set_prevalue`) replaces it when a person says so.
+`set_prevalue` (MQTT `<base>/ctrl/set_prevalue`, or `serve`'s `POST /api/set_prevalue`)
+replaces it when a person says so.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from digitedge.edge.data import Box, Digit, Recognition
@@ -58,6 +65,9 @@ class MeterConfig:
     max_rate_per_hour: float | None = None
     min_confidence: float = 0.6
     state_file: Path | None = None
+    reference: Box | None = None  # a mark to align on: where it is in the first frame
+    search: int = 40  # px the camera may move from there
+    min_match: float = 0.6  # normalized correlation under which the mark counts as not found
     whole_height_tolerance: float = 0.15  # a digit taller or shorter than the wheels' median by more is half-rolled
 
     @classmethod
@@ -70,7 +80,7 @@ class MeterConfig:
         if not isinstance(raw, dict):
             raise MeterError(f"{path}: a meter config is a JSON object")
         known = {"digits", "decimals", "allow_decrease", "max_rate_per_minute", "max_rate_per_hour"}
-        known |= {"min_confidence", "state_file"}
+        known |= {"min_confidence", "state_file", "reference", "search"}
         if unknown := sorted(set(raw) - known):
             raise MeterError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         boxes = raw.get("digits")
@@ -91,6 +101,14 @@ class MeterConfig:
             raise MeterError(f"{path}: min_confidence = {confidence!r}: expected a number 0..1")
         if not isinstance(raw.get("allow_decrease", False), bool):
             raise MeterError(f"{path}: allow_decrease must be true or false")
+        reference = raw.get("reference")
+        if reference is not None and not (
+            isinstance(reference, list) and len(reference) == 4 and all(type(v) is int for v in reference)
+        ):
+            raise MeterError(f"{path}: reference = {reference!r}: expected [x, y, w, h] of a mark to align on, or null")
+        search = raw.get("search", 40)
+        if type(search) is not int or search < 0:
+            raise MeterError(f"{path}: search = {search!r}: expected whole pixels >= 0")
         state = raw.get("state_file")
         if state is not None and not isinstance(state, str):
             raise MeterError(f"{path}: state_file must be a path")
@@ -102,6 +120,8 @@ class MeterConfig:
             rates["max_rate_per_hour"],
             float(confidence),
             (path.parent / state) if state else None,
+            Box(*reference) if reference else None,
+            search,
         )
 
 
@@ -118,6 +138,7 @@ class Meter:
         self.raw = ""
         self.error: str | None = None
         self.lines: tuple[str, ...] = ()
+        self.template: np.ndarray | None = None  # the reference mark, cut from the first frame
         self.lock = threading.Lock()  # set_prevalue comes from MQTT's thread
         if cfg.state_file and cfg.state_file.exists():
             state = json.loads(cfg.state_file.read_text())
@@ -128,8 +149,11 @@ class Meter:
         digit cut short by its window, reads with confidence 0 (doubtful), so the line always
         has one digit per wheel."""
         height, width = frame.shape[:2]
+        shift = self._shift(frame)
+        if shift is None:
+            return Recognition(width, height, (), ())  # the mark is not in view: nothing read
         digits = []
-        for b in self.cfg.digits:
+        for b in (Box(b.x + shift[0], b.y + shift[1], b.w, b.h) for b in self.cfg.digits):
             crop = frame[max(0, b.y) : b.y + b.h, max(0, b.x) : b.x + b.w]
             found = self.reader.recognize(crop).digits if crop.size else ()
             if found:
@@ -145,6 +169,27 @@ class Meter:
         text = "".join(str(d.label) for d in digits)
         return Recognition(width, height, tuple(digits), (text,))
 
+    def _shift(self, frame: np.ndarray) -> tuple[int, int] | None:
+        """How far the reference mark has moved since the first frame (0, 0 without one), or
+        None when it is not found within `search` px."""
+        ref = self.cfg.reference
+        if ref is None:
+            return 0, 0
+        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        if self.template is None:
+            self.template = gray[ref.y : ref.y + ref.h, ref.x : ref.x + ref.w].copy()
+            return 0, 0
+        s = self.cfg.search
+        x0, y0 = max(0, ref.x - s), max(0, ref.y - s)
+        area = gray[y0 : ref.y + ref.h + s, x0 : ref.x + ref.w + s]
+        if area.shape[0] < ref.h or area.shape[1] < ref.w:
+            return None
+        scores = cv2.matchTemplate(area, self.template, cv2.TM_CCOEFF_NORMED)
+        _, best, _, (x, y) = cv2.minMaxLoc(scores)
+        if best < self.cfg.min_match:
+            return None
+        return x0 + x - ref.x, y0 + y - ref.y
+
     def update(self, lines: Sequence[str], confidences: Sequence[float] | None = None) -> tuple[str, ...]:
         """One frame's wheels -> the value to publish (`lines`), with `raw` and `error` set."""
         with self.lock:
@@ -157,7 +202,7 @@ class Meter:
         self.raw = "".join(ch if ok else "?" for ch, ok in zip(text, sure))
         self.error = None
         if len(text) != len(self.cfg.digits):
-            self.error = "wheels not read"
+            self.error = "wheels not read" if self.cfg.reference is None or text else "reference mark not found"
             return self.lines
         digits = self._fill([int(ch) if ok else None for ch, ok in zip(text, sure)])
         if digits is None:

@@ -5,6 +5,8 @@
                             28x28 model input as a base64 PNG under "inputs"
     GET  /api/state         {"camera": bool, "frame", "lines", "stable", "fps"} of the live view
     GET  /stream.mjpg       the annotated camera stream (multipart JPEG), when --source is given
+    GET  /api/value         meter mode (--meter): {"value", "raw", "error"}
+    POST /api/set_prevalue  meter mode: {"value": "12.345"} corrects the previous value
 
 Binds to 127.0.0.1 by default; bodies over --max-bytes are refused with 413. The page loads
 nothing from the internet. It trusts no page either: a request must name the server by an
@@ -34,9 +36,10 @@ import cv2
 import numpy as np
 
 from digitedge.edge.batch import KEEP_PIXELS, result_row
-from digitedge.edge.camera_cli import add_source_options, seconds
+from digitedge.edge.camera_cli import add_live_options, add_source_options, from_live_options, seconds
 from digitedge.edge.exits import EXIT_OK, EXIT_USAGE
 from digitedge.edge.images import decode_image
+from digitedge.edge.meter import Meter
 from digitedge.edge.metrics import Metrics
 from digitedge.edge.recognize import Recognizer
 
@@ -46,7 +49,8 @@ PAGE = Path(__file__).with_name("web") / "index.html"
 
 class Live:
     """`serve --source`: the live loop (`edge.live`) feeding the page's state and stream
-    (`web`) and /metrics, in a thread of its own with its own recognizer."""
+    (`web`), /metrics and any other `outputs` (MQTT), in a thread of its own with its own
+    recognizer; with a `meter`, the loop reads its wheels and /api/value says its value."""
 
     def __init__(
         self,
@@ -56,16 +60,20 @@ class Live:
         reconnect_tries: int = 5,
         loop: bool = False,
         metrics: Metrics | None = None,
+        meter: Meter | None = None,
+        outputs: list[Any] | None = None,
     ) -> None:
         from digitedge.edge.live import LiveLoop
         from digitedge.edge.outputs import MetricsOutput, WebOutput
 
-        self.source, self.loop = source, loop
+        self.source, self.loop, self.meter = source, loop, meter
         self.metrics = metrics or Metrics()
         self.read_timeout_s, self.reconnect_tries = read_timeout_s, reconnect_tries
         self.web = WebOutput()
         self.stopped = threading.Event()
-        self.live = LiveLoop(recognizer, [self.web, MetricsOutput(self.metrics)], stop=self.stopped)
+        everything = [self.web, MetricsOutput(self.metrics), *(outputs or [])]
+        reader = meter.read if meter else None
+        self.live = LiveLoop(recognizer, everything, meter, stop=self.stopped, reader=reader)
 
     def run(self) -> None:
         from digitedge.edge.camera import SourceError, open_source
@@ -220,6 +228,11 @@ def make_handler(
                 self._json(HTTPStatus.OK, live.web.state if live else {"camera": False})
             elif self.path == "/stream.mjpg" and live:
                 self._stream()
+            elif self.path == "/api/value":
+                if live is None or live.meter is None:
+                    self._json(HTTPStatus.NOT_FOUND, {"error": "no meter: serve --source ... --meter CONFIG"})
+                else:
+                    self._json(HTTPStatus.OK, live.meter.state())
             elif self.path == "/metrics":
                 self._send(HTTPStatus.OK, metrics.render().encode(), "text/plain; version=0.0.4; charset=utf-8")
             elif self.path == "/healthz":  # serving; and with a camera, the camera still delivers
@@ -233,6 +246,8 @@ def make_handler(
         def do_POST(self) -> None:  # noqa: N802
             if self._refused():
                 return None
+            if self.path == "/api/set_prevalue":
+                return self._set_prevalue()
             if self.path != "/api/recognize":
                 return self._json(HTTPStatus.NOT_FOUND, {"error": f"no such endpoint: {self.path}"})
             ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
@@ -276,6 +291,21 @@ def make_handler(
             row["inputs"] = [base64.b64encode(cv2.imencode(".png", x)[1].tobytes()).decode() for x in inputs]
             self._json(HTTPStatus.OK, row)
 
+        def _set_prevalue(self) -> None:
+            """A person's correction of the meter's previous value: {"value": "12.345"}."""
+            if live is None or live.meter is None:
+                return self._json(HTTPStatus.NOT_FOUND, {"error": "no meter: serve --source ... --meter CONFIG"})
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+                if not 0 < length <= 1024:
+                    raise ValueError(f'body of {length} bytes: POST {{"value": "12.345"}}')
+                body = json.loads(self.rfile.read(length))
+                live.meter.set_prevalue(str(body["value"]))
+            except (ValueError, KeyError, TypeError) as exc:  # MeterError is a ValueError
+                self.close_connection = True
+                return self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+            self._json(HTTPStatus.OK, live.meter.state())
+
         def _stream(self) -> None:
             assert live is not None  # routed here only when a camera runs
             feed, stopped = live.web, live.stopped
@@ -311,6 +341,7 @@ def parser() -> argparse.ArgumentParser:
         "--loop", action="store_true", help="replay a video file --source when it ends (it plays at its own frame rate)"
     )
     add_source_options(p)
+    add_live_options(p)
     p.add_argument("--model", help="int8 .tflite with its .json metadata (default: the bundled model)")
     p.add_argument("--max-bytes", type=int, default=10_000_000, help="largest accepted upload (default 10 MB)")
     p.add_argument(
@@ -340,12 +371,28 @@ def main(argv: list[str]) -> int:
         print(f"digitedge serve: --max-connections must be >= 1, got {args.max_connections}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if (args.meter or args.mqtt) and not args.source:
+        print("digitedge serve: --meter and --mqtt need a camera: --source", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        meter, outputs = from_live_options(args)
+    except ValueError as exc:  # a bad meter config or MQTT URL, named
+        print(f"digitedge serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     recognizer = Recognizer(args.model)
     live = (
-        Live(args.source, Recognizer(args.model), args.read_timeout, args.reconnect_tries, args.loop)
+        Live(
+            args.source,
+            Recognizer(args.model),  # its own interpreter
+            args.read_timeout,
+            args.reconnect_tries,
+            args.loop,
+            meter=meter,
+            outputs=outputs,
+        )
         if args.source
         else None
-    )  # its own interpreter
+    )
     if live:
         threading.Thread(target=live.run, daemon=True).start()
     allowed = frozenset({"localhost", *(name.lower().rstrip(".") for name in args.allow_host)})

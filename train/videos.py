@@ -78,31 +78,43 @@ class MeterVideo:
     """Frames of a rolling counter, the wheel boxes, and the true count at each frame."""
 
     frames: tuple[np.ndarray, ...]
-    boxes: tuple[tuple[int, int, int, int], ...]
+    boxes: tuple[tuple[int, int, int, int], ...]  # the wheels in the first frame
+    mark: tuple[int, int, int, int]  # the maker's label above them, to align on
     positions: tuple[float, ...]  # where the last wheel stands at each frame, in its units
     glare: tuple[int, ...]  # frames washed by glare
 
 
 def make_meter_video(
-    rng: np.random.Generator, frames: int = 120, wheels: int = 6, start: int = 12_345, speed: float = 0.3
+    rng: np.random.Generator,
+    frames: int = 120,
+    wheels: int = 6,
+    start: int = 12_345,
+    speed: float = 0.3,
+    moved: tuple[int, int] = (0, 0),
 ) -> MeterVideo:
     """An odometer-style counter: printed digits on wheels that roll, so a wheel is often
     caught between two digits (a wheel moves on only while every wheel to its right passes
-    from 9 to 0), with camera noise, a slight drift and one or two glare frames."""
-    W, H, w, h, top = 60 * wheels + 40, 160, 48, 76, 42
+    from 9 to 0), with camera noise, a slight shake and one or two glare frames. The camera
+    slides by `moved` (dx, dy) px over the video, as a loosely mounted one does."""
+    W, H, w, h, top = 60 * wheels + 40, 200, 48, 76, 82
     boxes = tuple((20 + 60 * k + 6, top, w, h) for k in range(wheels))
     glare = tuple(sorted({int(g) for g in rng.integers(20, frames - 5, 2)}))
     out, positions = [], []
     position = float(start)
     for t in range(frames):
         face = np.full((H, W, 3), 60, np.uint8)
+        cv2.rectangle(face, (20, 14), (150, 56), (200, 200, 200), 2)
+        cv2.putText(face, "AQUA m3", (28, 46), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (220, 220, 220), 2, cv2.LINE_AA)
         for k in range(wheels):  # k = 0 is the leftmost wheel
             place = wheels - 1 - k
             v = position / 10**place
             below = int(position) % 10**place
             frac = position - int(position) if place == 0 or below == 10**place - 1 else 0.0
             face[top : top + h, boxes[k][0] : boxes[k][0] + w] = _wheel(int(v) % 10, frac, w, h)
-        m = np.array([[1, 0, 2 * np.sin(t / 9)], [0, 1, 1.5 * np.cos(t / 7)]], np.float32)
+        along = t / max(frames - 1, 1)
+        m = np.array(
+            [[1, 0, 2 * np.sin(t / 9) + along * moved[0]], [0, 1, 1.5 * np.cos(t / 7) + along * moved[1]]], np.float32
+        )
         frame = cv2.warpAffine(face, m, (W, H), borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         if t in glare:
             yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
@@ -112,7 +124,7 @@ def make_meter_video(
         out.append(np.clip(frame, 0, 255).astype(np.uint8))
         positions.append(position)
         position += speed * rng.uniform(0.5, 1.5)
-    return MeterVideo(tuple(out), boxes, tuple(positions), glare)
+    return MeterVideo(tuple(out), boxes, (14, 8, 144, 56), tuple(positions), glare)
 
 
 def _wheel(digit: int, frac: float, w: int, h: int) -> np.ndarray:

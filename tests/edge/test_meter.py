@@ -8,6 +8,9 @@ import dataclasses
 import json
 import re
 import subprocess
+import time
+import urllib.error
+import urllib.request
 
 import cv2
 import numpy as np
@@ -17,6 +20,7 @@ from digitedge.edge.data import Box
 from digitedge.edge.meter import Meter, MeterConfig, MeterError
 from digitedge.train.videos import make_meter_video
 from tests.conftest import CLI
+from tests.edge.test_web import start_serve
 
 WHEELS = (Box(0, 0, 10, 20),) * 4  # four wheels, for the logic alone
 
@@ -53,14 +57,19 @@ def test_a_rolling_counter_with_glare_never_publishes_a_wrong_value(tmp_path, se
     assert careless
 
 
-def test_the_counter_read_live_ends_at_its_last_value(tmp_path):
-    video = make_meter_video(np.random.default_rng(3), frames=90)
+def meter_files(tmp_path, seed: int = 3, frames: int = 90):
+    """A rolling counter as an .avi and its meter config (state kept in state.json)."""
+    video = make_meter_video(np.random.default_rng(seed), frames=frames)
     path = tmp_path / "meter.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 15, video.frames[0].shape[1::-1])
     for frame in video.frames:
         writer.write(frame)
     writer.release()
-    cfg = _config(tmp_path, video, state_file="state.json")
+    return video, path, _config(tmp_path, video, state_file="state.json")
+
+
+def test_the_counter_read_live_ends_at_its_last_value(tmp_path):
+    video, path, cfg = meter_files(tmp_path)
     res = subprocess.run(
         [*CLI, "camera", "--source", path, "--meter", cfg, "--jsonl", tmp_path / "out.jsonl"], capture_output=True
     )
@@ -116,3 +125,49 @@ def test_a_bad_config_is_named(tmp_path, text, says):
     assert str(path) in str(err.value)
     res = subprocess.run([*CLI, "camera", "--source", "x.avi", "--meter", path], capture_output=True, text=True)
     assert res.returncode == 2 and says.split("(")[0] in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_camera_that_slid_reads_on_by_aligning_on_the_makers_label(tmp_path):
+    video = make_meter_video(np.random.default_rng(0), moved=(16, 10))
+    cfg = MeterConfig.from_file(_config(tmp_path, video, reference=list(video.mark)))
+    meter = Meter(cfg)
+    wrong, _ = _wrong(meter, video)
+    assert not wrong and round(float(meter.lines[0]) * 1000) >= int(video.positions[-1]) - 1
+    fixed, _ = _wrong(Meter(dataclasses.replace(cfg, reference=None)), video)
+    assert fixed  # the boxes alone cut the wheels once the camera slid
+    dark = Meter(cfg)
+    dark.read(video.frames[0])
+    result = dark.read(np.zeros_like(video.frames[0]))  # the label is gone: nothing read
+    assert dark.update(result.lines, []) == () and dark.error == "reference mark not found"
+
+
+def _call(url: str, body: bytes | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_serve_says_the_value_and_takes_a_correction(tmp_path):
+    _, path, cfg = meter_files(tmp_path)
+    proc, url = start_serve("--source", str(path), "--loop", "--meter", str(cfg))
+    try:
+        deadline = time.monotonic() + 60
+        while (state := _call(url + "/api/value")[1])["value"] is None:
+            assert time.monotonic() < deadline, state
+            time.sleep(0.2)
+        assert re.fullmatch(r"\d+\.\d{3}", state["value"]) and set(state) == {"value", "raw", "error"}
+        status, state = _call(url + "/api/set_prevalue", json.dumps({"value": "500"}).encode())
+        assert status == 200 and state["value"] == "500.000"
+        time.sleep(1)  # the counter reads about 12.3 now: a fall, withheld and said
+        status, state = _call(url + "/api/value")
+        assert state["value"] == "500.000" and "fell" in state["error"], state
+        assert json.loads((tmp_path / "state.json").read_text())["value"] == "500.000"
+        for bad in (b'{"value": "twelve"}', b'{"v": 1}', b"[1"):
+            status, said = _call(url + "/api/set_prevalue", bad)
+            assert status == 400 and said["error"], (bad, said)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -183,3 +183,29 @@ def test_the_password_comes_from_the_environment_or_a_file(tmp_path, monkeypatch
     (tmp_path / "pw").write_text("from-file\n")
     assert MqttConfig.from_url("mqtt://ha@broker.lan", tmp_path / "pw").password == "from-file"
     assert "from-file" not in repr(MqttConfig.from_url("mqtt://ha@broker.lan", tmp_path / "pw"))
+
+
+def test_a_meter_takes_its_previous_value_from_mqtt(broker, tmp_path):
+    from tests.edge.test_meter import meter_files
+
+    _, video, cfg = meter_files(tmp_path)
+    live = Listener(broker.port)
+    command = [*_camera(broker.port, "--loop", "--meter", str(cfg))]
+    command[command.index(str(VIDEO))] = str(video)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        live.wait_for("test/status", "online")
+        deadline = time.monotonic() + 60
+        while not live.last.get("test/meter/value"):
+            assert time.monotonic() < deadline and proc.poll() is None, live.last
+            time.sleep(0.1)
+        live.client.publish("test/ctrl/set_prevalue", "twelve", qos=1)  # said in the log, not fatal
+        live.client.publish("test/ctrl/set_prevalue", "500", qos=1)
+        live.wait_for("test/meter/value", "500.000")  # kept: what the wheels say now is a fall
+        assert "fell" in live.last["test/meter/error"]
+        assert json.loads((tmp_path / "state.json").read_text())["value"] == "500.000"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+        live.close()
+    assert "'twelve' is not a number" in err

@@ -44,6 +44,14 @@ def test_api_reads_an_image_like_classify(server):
     assert len(body["inputs"]) == len(body["digits"])  # one 28x28 model input per digit
 
 
+def test_meter_endpoints_need_a_meter(server):
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(server + "/api/value", timeout=10)
+    assert err.value.code == 404 and "--meter" in json.loads(err.value.read())["error"]
+    status, body = post(server + "/api/set_prevalue", b'{"value": "1"}')
+    assert status == 404 and "--meter" in body["error"]
+
+
 def test_api_refuses_bad_requests(server, tmp_path):
     assert post(server + "/api/recognize", b"not an image")[0] == 400
     assert post(server + "/api/recognize", b"")[0] == 400
