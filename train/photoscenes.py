@@ -8,6 +8,8 @@ differ, and each difference here was seen on real photos the recognizer missed:
 - paper: white, or a yellow note; plain, ruled or grid, the lines running through digits;
 - a sheet lying on a dark, grainy desk, in perspective, or paper filling the frame;
 - wide handwriting: digits of one number spaced up to a digit height apart;
+- uneven sizes: small round 0s beside tall digits, and 7s, 9s and 4s whose long tails hang
+  below the line, so a short digit stands next to one twice its height;
 - exposure: dim and underexposed photos, vignetting, a shadow across the page, noise;
 - lone digits (a crop, a form cell) and photos of 2 to 12 megapixels.
 
@@ -115,6 +117,7 @@ def make_photo(
     ink = INKS[str(rng.choice(list(INKS), p=[0.5, 0.35, 0.15]))]
     darkness = rng.uniform(0.35, 0.6) if ink == INKS["pencil"] else rng.uniform(0.75, 0.95)
     gap = rng.uniform(0.08, 1.0) * height  # wide handwriting: up to a digit height apart
+    uneven = rng.random() < 0.3
     truth: list[tuple[int, int]] = []
     for li in range(n_lines):
         y0 = int(top + li * band)
@@ -124,10 +127,10 @@ def make_photo(
         count = 1 if lone else int(rng.integers(2, 11))
         for _ in range(count):
             i = int(rng.integers(len(digits)))
-            h = int(height * rng.uniform(0.85, 1.1))
+            h, hang = _size(int(labels[i]), height, band, uneven, rng)
             patch = pen_digit(digits[i], h, pen)
             ph, pw = patch.shape
-            y = int(np.clip(y0 + height - ph + rng.normal(0, height * 0.04), 0, bh - ph))
+            y = int(np.clip(y0 + height + hang - ph + rng.normal(0, height * 0.04), 0, bh - ph))
             if x + pw >= bw * 0.93:
                 break
             np.maximum(alpha[y : y + ph, x : x + pw], patch, out=alpha[y : y + ph, x : x + pw])
@@ -146,10 +149,23 @@ def make_photo(
         "pen": pen_kind,
         "ink": ink_kind,
         "gap": round(gap / height, 2),
+        "sizes": "uneven" if uneven else "even",
         "megapixels": round(W * H / 1e6, 1),
         **shot,
     }
     return with_truth(Scene(image, conditions=conditions), truth, owner)
+
+
+def _size(label: int, height: int, band: float, uneven: bool, rng: np.random.Generator) -> tuple[int, int]:
+    """A digit's height and how far it hangs below the line: about the line's height; with
+    `uneven` sizes anywhere from 0.6 of it up, and a 7, 9 or 4 often with a tail reaching
+    down to half a height below the line (never into the next line)."""
+    if not uneven:
+        return int(height * rng.uniform(0.85, 1.1)), 0
+    if label in (4, 7, 9) and rng.random() < 0.5:
+        h = int(min(height * rng.uniform(1.3, 1.6), band - 0.15 * height))
+        return h, max(0, h - height)
+    return int(height * rng.uniform(0.6, 1.1)), 0
 
 
 def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
