@@ -20,17 +20,28 @@ from digitedge.edge.segment import Mark
 
 
 @dataclass(frozen=True)
+class Option:
+    """One way to read a mark: `read`, the indices of the pieces it reads as digits, left to
+    right; `unread`, pieces it says are not digits (a speck or a letter's stroke beside a
+    digit); `cut`, whether its pieces were cut apart where ink touches, which costs belief."""
+
+    read: tuple[int, ...]
+    unread: tuple[int, ...] = ()
+    cut: bool = False
+
+
+@dataclass(frozen=True)
 class Splits:
-    """Ways to read one wide mark: distinct `pieces`, and `options`, each a left-to-right list
-    of piece indices covering the mark (option 0 is the whole mark)."""
+    """Ways to read one mark: distinct `pieces`, and `options` (option 0 reads the mark,
+    piece 0, whole)."""
 
     pieces: tuple[Mark, ...]
-    options: tuple[tuple[int, ...], ...]
+    options: tuple[Option, ...]
 
 
 def whole(mark: Mark) -> Splits:
     """The one way to read a mark that is not cut: whole."""
-    return Splits((mark,), ((0,),))
+    return Splits((mark,), (Option((0,)),))
 
 
 def split_options(marks: list[Mark], cfg: RecognizerConfig) -> list[Splits]:
@@ -105,7 +116,7 @@ def _options(mark: Mark, paths: list[np.ndarray], max_parts: int, cfg: Recognize
                 index[(a, b)] = len(pieces)
                 pieces.append(Mark(Box(box.x + left, box.y + top, cut.shape[1], cut.shape[0]), cut))
     kept = [tuple(index[p] for p in option) for option in options]
-    return Splits(tuple(pieces), tuple(option for option in kept if -1 not in option))
+    return Splits(tuple(pieces), tuple(Option(o, cut=len(o) > 1) for o in kept if -1 not in o))
 
 
 def _cut_paths(crops: list[tuple[np.ndarray, int, int]], cfg: RecognizerConfig) -> list[list[np.ndarray]]:

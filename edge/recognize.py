@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from digitedge.edge.config import RecognizerConfig, Rotation
-from digitedge.edge.cuts import Splits, split_options, whole
+from digitedge.edge.cuts import Option, Splits, split_options, whole
 from digitedge.edge.data import Box, Digit, Doubt, Recognition
 from digitedge.edge.images import to_gray
 from digitedge.edge.lines import group_lines, read_line
@@ -44,16 +44,35 @@ class Piece:
 
 @dataclass(frozen=True)
 class Candidates:
-    """Every way to read one mark: its `pieces`, each classified, and `options`, each a
-    left-to-right tuple of piece indices covering the mark (option 0 reads it whole)."""
+    """Every way to read one mark: its `pieces`, each classified, and `options`, the ways to
+    read them (option 0 reads the mark whole)."""
 
     pieces: tuple[Piece, ...]
-    options: tuple[tuple[int, ...], ...]
+    options: tuple[Option, ...]
 
     def best(self, cfg: RecognizerConfig) -> tuple[Piece, ...]:
-        """The pieces of the option the model is surest of; the first of equals."""
-        option = max(self.options, key=lambda o: _score([self.pieces[i].prediction for i in o], cfg))
-        return tuple(self.pieces[i] for i in option)
+        """The pieces read as digits by the best option."""
+        return tuple(self.pieces[i] for i in self.best_option(cfg).read)
+
+    def best_option(self, cfg: RecognizerConfig) -> Option:
+        """The option the model is surest of (`score`); the first of equals."""
+        return max(self.options, key=lambda o: self.score(o, cfg))
+
+    def score(self, option: Option, cfg: RecognizerConfig) -> float:
+        """How believable a reading is: the geometric mean of the model's belief in each of
+        its claims, that each piece read is a digit and each piece unread is not. Pieces cut
+        from letters often look like digits, so several pieces need every one to be sure,
+        and all 1s are the strokes of a U, V, N or H far more often than 1s side by side. A
+        cut costs `split_price`: pieces that lie apart on the paper pay nothing, so a short
+        digit beside a tall one is read beside it rather than dropped as a speck."""
+        read = [self.pieces[i].prediction for i in option.read]
+        unread = [self.pieces[i].prediction for i in option.unread]
+        unsure = min(p.digit_confidence for p in read) < cfg.sure_piece
+        if len(read) > 1 and (unsure or all(p.label == 1 for p in read)):
+            return 0.0
+        beliefs = [p.digit_confidence for p in read] + [p.none_probability for p in unread]
+        price = cfg.split_price ** (len(read) - 1) if option.cut else 1.0
+        return math.exp(sum(math.log(max(b, 1e-6)) for b in beliefs) / len(beliefs)) * price
 
 
 class Recognizer:
@@ -192,7 +211,7 @@ class Recognizer:
 
         Two batched calls: first every mark whole (and without its attached pieces), then
         the splits of the wide marks that no whole reading has settled. A split scores at
-        most `split_price` (`_score`), so a mark read more surely than that whole keeps its
+        most `split_price` (`Candidates.score`), so a mark read more surely than that whole keeps its
         whole reading whatever its splits would say: leaving them out changes no result, and
         on a page of clear digits it leaves out most of the work."""
         cfg = self.config
@@ -200,7 +219,7 @@ class Recognizer:
         unsettled = [
             mark
             for mark, candidates in zip(marks, first)
-            if _wide(mark, cfg) and _score([p.prediction for p in candidates.best(cfg)], cfg) <= cfg.split_price
+            if _wide(mark, cfg) and candidates.score(candidates.best_option(cfg), cfg) <= cfg.split_price
         ]
         if not unsettled:
             return first
@@ -214,7 +233,7 @@ class Recognizer:
                 continue
             k = len(split.pieces) - 1  # the pieces in `readings` order: the mark, its split pieces, core and rest
             pieces = (candidates.pieces[0], *(next(new) for _ in range(k)), *candidates.pieces[1:])
-            options = split.options + tuple(tuple(i + k for i in o) for o in candidates.options[1:])
+            options = split.options + tuple(_shifted(o, k) for o in candidates.options[1:])
             out.append(Candidates(pieces, options))
         return out
 
@@ -234,6 +253,11 @@ class Recognizer:
         inputs = [prepare(even_stroke(p.ink, floor, target)) for p in pieces]
         batch = np.stack(inputs)[..., None] if inputs else np.empty((0, SIZE, SIZE, 1), np.uint8)
         return batch, self.classifier.classify(batch)
+
+
+def _shifted(option: Option, k: int) -> Option:
+    """An option with its piece indices moved on by `k`."""
+    return Option(tuple(i + k for i in option.read), tuple(i + k for i in option.unread), option.cut)
 
 
 def _checked(rotate: Rotation) -> Rotation:
@@ -273,19 +297,19 @@ def _wide(mark: Mark, cfg: RecognizerConfig) -> bool:
 
 
 def _with_cores(marks: list[Mark], splits: list[Splits]) -> list[Splits]:
-    """Each mark's ways to read it, plus, for a mark with attached pieces, the reading
-    without them and, where they stand beside it rather than over it, the reading of both
-    as digits side by side."""
+    """Each mark's ways to read it, plus, for a mark with attached pieces, the reading of
+    its core with those pieces as not digits and, where they stand beside it rather than
+    over it, the reading of both as digits side by side."""
     out = []
     for mark, split in zip(marks, splits):
         if mark.core is None or mark.rest is None:
             out.append(split)
             continue
         core, rest = len(split.pieces), len(split.pieces) + 1
-        options = [*split.options, (core,)]
+        options = [*split.options, Option((core,), unread=(rest,))]
         a, b = mark.core.box, mark.rest.box
         if b.x >= a.x + a.w / 2 or b.x + b.w <= a.x + a.w / 2:  # beside, not over or under
-            options.append((core, rest) if b.x > a.x else (rest, core))
+            options.append(Option((core, rest) if b.x > a.x else (rest, core)))
         out.append(Splits((*split.pieces, mark.core, mark.rest), tuple(options)))
     return out
 
@@ -328,24 +352,16 @@ def _doubt(why: str, piece: Piece, view: View) -> Doubt:
 
 
 def in_a_number(box: Box, sure: list[Box]) -> bool:
-    """Whether a mark sits inside a number: next to a sure digit of about its height, on the
-    same line, no further than one digit height away. Such a mark is a digit the model
-    doubts (a bold or oddly shaped one) far more often than a letter: it is read as the
-    most probable digit, with P(digit | it is a digit) as its confidence."""
+    """Whether a mark sits inside a number: next to a sure digit on the same line (beside
+    most of the shorter one's height), between half and twice its height (handwriting
+    mixes small round 0s with 7s and 9s whose tails hang below the line), no further away
+    than the taller one is high. Such a mark is a digit the model doubts (a bold or oddly
+    shaped one) far more often than a letter: it is read as the most probable digit, with
+    P(digit | it is a digit) as its confidence."""
     for s in sure:
-        h = max(box.h, s.h)
+        short, tall = sorted((box.h, s.h))
+        beside = min(box.y + box.h, s.y + s.h) - max(box.y, s.y)
         gap = max(s.x - (box.x + box.w), box.x - (s.x + s.w))
-        if 0.7 <= box.h / s.h <= 1.4 and abs(box.cy - s.cy) <= 0.35 * h and -0.3 * min(box.w, s.w) <= gap <= h:
+        if 2 * short >= tall and beside >= 0.6 * short and -0.3 * min(box.w, s.w) <= gap <= tall:
             return True
     return False
-
-
-def _score(preds: list[Prediction], cfg: RecognizerConfig) -> float:
-    """How believable a reading of one mark is: geometric mean of the pieces' digit confidence.
-    Pieces cut from letters often look like digits, so a cut needs every piece to be sure, and
-    a cut into nothing but 1s is the strokes of a U, V, N or H far more often than touching 1s."""
-    if len(preds) > 1 and (min(p.digit_confidence for p in preds) < cfg.sure_piece or all(p.label == 1 for p in preds)):
-        return 0.0
-    return math.exp(sum(math.log(max(p.digit_confidence, 1e-6)) for p in preds) / len(preds)) * cfg.split_price ** (
-        len(preds) - 1
-    )

@@ -22,7 +22,7 @@ from digitedge.edge.recognize import Recognizer
 from digitedge.edge.segment import SegmentConfig
 from digitedge.edge.view import look
 from digitedge.train.photos import evaluate, load
-from digitedge.train.photoscenes import photo_stream
+from digitedge.train.photoscenes import pen_digit, photo_stream
 from digitedge.train.scenes import make_scene, score
 
 N = 60
@@ -66,6 +66,35 @@ def test_photo_like_floor(recognizer, photos, condition, pick, floors):
         assert figures[key] >= floor, f"{condition}: {key} = {figures[key]:.3f} < {floor}"
 
 
+def test_a_short_digit_beside_a_long_tailed_one_is_read(recognizer, mnist):
+    """Uneven handwriting: a 4, 7 or 9 whose tail hangs below the line, beside a digit half
+    its height. The short one was attached to the tall one as a broken-off stroke and
+    dropped, or doubted and not taken as part of the number (80 pairs: 0.79 read exactly
+    before both were read side by side and a number took digits of half or twice the height)."""
+    rng = np.random.default_rng(1)
+
+    def pen(label: int, height: float) -> np.ndarray:
+        return pen_digit(mnist.x_test[rng.choice(np.flatnonzero(mnist.y_test == label))], int(height), 4.0)
+
+    right = 0
+    for _ in range(80):
+        h = 60  # the line's height: both digits' tops on one line, the tall one's tail below it
+        tall, short = int(rng.choice([4, 7, 9])), int(rng.integers(10))
+        pair = [(pen(tall, h * rng.uniform(1.4, 1.6)), tall), (pen(short, h * rng.uniform(0.6, 0.75)), short)]
+        if rng.random() < 0.5:
+            pair.reverse()
+        alpha = np.zeros((300, 400), np.float32)
+        x = 60
+        for patch, _ in pair:
+            ph, pw = patch.shape
+            top = 100 if ph > h else 100 + h - ph
+            alpha[top : top + ph, x : x + pw] = patch
+            x += pw + int(rng.uniform(0.05, 0.2) * h)
+        page = (255 * (1 - 0.85 * alpha)).astype(np.uint8)
+        right += recognizer.recognize(page).lines == ("".join(str(label) for _, label in pair),)
+    assert right / 80 >= 0.84, right / 80  # measured 0.875
+
+
 def test_real_dev_floor(recognizer, real_dev):
     """Upright photos read as they are; photos turned sideways with rotate='auto'."""
     photos = [p for p in load(real_dev) if p.kind == "photo"]
@@ -73,10 +102,10 @@ def test_real_dev_floor(recognizer, real_dev):
     turned, _ = evaluate(
         lambda p: recognizer.recognize(read_image(p), rotate="auto").lines, [p for p in photos if p.rotated]
     )
-    # The bundled model reads F1 0.922 / 33% exact; without the sheet, polarity and ruled-line
+    # The bundled model reads F1 0.943 / 44% exact; without the sheet, polarity and ruled-line
     # steps it reads 0.47 / 22%, and sideways photos read as stored score 0.16.
-    assert upright["f1"] >= 0.88 and upright["exact"] >= 0.3, upright
-    assert turned["f1"] >= 0.85, turned  # the bundled model: 0.918
+    assert upright["f1"] >= 0.9 and upright["exact"] >= 0.4, upright
+    assert turned["f1"] >= 0.9, turned  # the bundled model: 0.960
 
 
 def test_a_dim_photo_of_paper_is_still_dark_ink_on_paper(recognizer, mnist):

@@ -87,9 +87,9 @@ def test_cut_pieces_stay_inside_the_mark(ink):
         return
     box = Box(5, 7, ink.shape[1], ink.shape[0])
     (splits,) = split_options([Mark(box, ink)], RecognizerConfig())
-    assert splits.options[0] == (0,) and splits.pieces[0].box == box
+    assert splits.options[0].read == (0,) and splits.pieces[0].box == box
     for option in splits.options:
-        for i in option:
+        for i in option.read:
             b = splits.pieces[i].box
             assert box.x <= b.x and b.x + b.w <= box.x + box.w and box.y <= b.y and b.y + b.h <= box.y + box.h
 
