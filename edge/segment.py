@@ -4,6 +4,9 @@
    copy (wider than any pen stroke), and ink = background - pixel. This removes uneven
    lighting and shadows that a global threshold cannot. On a sheet lying on a desk
    (`edge.page`), the desk takes the paper's level and the thresholds come from the sheet.
+   A band of shadow narrower than that square is taken for ink: when one mark, mostly
+   faint, towers over the others and holds digits, the background is estimated again
+   with a square on the digits' own scale.
 2. Hysteresis threshold: marks are connected regions above the noise floor that hold at
    least one pixel of clear ink (Otsu on the ink map, never below `min_contrast`). Long
    straight thin lines (ruled and grid paper) are erased where no stroke crosses them; in
@@ -70,9 +73,12 @@ def _polarity(gray: np.ndarray, cfg: SegmentConfig) -> Literal["dark", "light"]:
     return "dark" if 255 - darker >= lighter - 255 else "light"
 
 
-def ink_map(gray: np.ndarray, cfg: SegmentConfig, polarity: Polarity | None = None) -> np.ndarray:
+def ink_map(
+    gray: np.ndarray, cfg: SegmentConfig, polarity: Polarity | None = None, kernel: int | None = None
+) -> np.ndarray:
     """Background-subtracted ink, white on black, uint8, same size as `gray`; `polarity`
-    overrides the config's."""
+    overrides the config's, `kernel` (px) the width of the square the background is
+    estimated with (by default 1/`background_kernel` of the frame's shorter side)."""
     polarity = polarity or cfg.polarity
     if polarity == "auto":
         polarity = _polarity(gray, cfg)
@@ -81,7 +87,8 @@ def ink_map(gray: np.ndarray, cfg: SegmentConfig, polarity: Polarity | None = No
     h, w = gray.shape
     step = max(1, min(h, w) // cfg.background_px)  # background is smooth: estimate it on a small copy
     small = cv2.resize(gray, (max(1, w // step), max(1, h // step)), interpolation=cv2.INTER_AREA) if step > 1 else gray
-    k = max(15 // step, min(small.shape) // cfg.background_kernel) | 1  # wider than the thickest stroke we expect
+    # wider than the thickest stroke we expect
+    k = max(15 // step, min(small.shape) // cfg.background_kernel if kernel is None else -(-kernel // step)) | 1
     # Closing (max then min filter) erases dark strokes but follows shadow edges.
     bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     if step > 1:
@@ -162,12 +169,38 @@ def find_marks(
         return []
     if isinstance(page, str):
         page = sheet(gray, cfg)
+    marks = _marks(gray, cfg, page)
+    # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
+    # phone) narrower than the background's square, taken for ink with every digit in it:
+    # the background is estimated again on the scale of the digits themselves.
+    if len(marks) > cfg.shadow_company:
+        typical = sorted(m.box.h for m in marks)[len(marks) // 2]
+        tallest = max(marks, key=lambda m: m.box.h)
+        if tallest.box.h > cfg.outsized * typical and _holds_digits(tallest, typical):
+            marks = _marks(gray, cfg, page, max(3, round(cfg.digit_kernel * typical)))
+    return marks
+
+
+def _holds_digits(mark: Mark, height: int) -> bool:
+    """Whether a mark is mostly faint, and its darker half falls apart into two or more
+    pieces of about `height` (half to twice it): digits inside a band of shadow, not one
+    big bold digit."""
+    strong = (mark.ink > mark.ink.max() // 2).view(np.uint8)
+    if 2 * np.count_nonzero(strong) > np.count_nonzero(mark.ink > mark.ink.max() // 6):
+        return False
+    heights = cv2.connectedComponentsWithStats(strong, connectivity=8)[2][1:, cv2.CC_STAT_HEIGHT]
+    return int(np.count_nonzero((heights >= height / 2) & (heights <= 2 * height))) >= 2
+
+
+def _marks(gray: np.ndarray, cfg: SegmentConfig, page: np.ndarray | None, kernel: int | None = None) -> list[Mark]:
+    """`find_marks` on a background estimated with a square `kernel` px wide (by default
+    from the frame's size)."""
     if page is None:
-        ink = ink_map(gray, cfg)
+        ink = ink_map(gray, cfg, kernel=kernel)
         noise, low, high = _thresholds(ink, cfg)
     else:  # the desk takes the paper's level, so it holds no ink and bends no background
         paper = int(np.median(gray[page == 1][::16]))
-        ink = ink_map(np.where(page == 1, gray, np.uint8(paper)), cfg, "dark")
+        ink = ink_map(np.where(page == 1, gray, np.uint8(paper)), cfg, "dark", kernel)
         rim = round(cfg.rim * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
         inner = cv2.erode(page, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))).view(bool)
         ink[~inner] = 0
