@@ -6,7 +6,9 @@
    (`edge.page`), the desk takes the paper's level and the thresholds come from the sheet.
    A band of shadow narrower than that square is taken for ink: when one mark, mostly
    faint, towers over the others and holds digits, the background is estimated again
-   with a square on the digits' own scale.
+   with a square on the digits' own scale. Where nothing on the page is as dark as ink on
+   white paper, it is looked at again with that contrast scaled to the paper's grey (ink
+   takes a share of the light), the noise smoothed first if it would set the levels.
 2. Hysteresis threshold: marks are connected regions above the noise floor that hold at
    least one pixel of clear ink (Otsu on the ink map, never below `min_contrast`). Long
    straight thin lines (ruled and grid paper) are erased where no stroke crosses them; in
@@ -96,13 +98,13 @@ def ink_map(
     return cv2.subtract(bg, gray)
 
 
-def _thresholds(ink: np.ndarray, cfg: SegmentConfig) -> tuple[int, int, int]:
+def _thresholds(ink: np.ndarray, cfg: SegmentConfig, paper: int = 255) -> tuple[int, int, int]:
     """(noise floor, mark level, clear-ink level) of an ink map.
 
     The noise floor is robust (median + 4 sigma from the MAD): on a clean page it is 0, so a
     mark's faint anti-aliased edge is kept exactly. Marks are regions above 1/`mark_level` of
-    the clear-ink level (Otsu, never below `min_contrast`) holding at least one clear-ink pixel.
-    All three come from one histogram. `ink` may also be a 1-D sample (the paper of a sheet).
+    the clear-ink level (Otsu, never below `min_contrast`, scaled by `paper`/255 on a dim
+    page) holding at least one clear-ink pixel. All three come from one histogram. `ink` may also be a 1-D sample (the paper of a sheet).
     """
     hist = _histogram(ink[::2, ::2] if ink.ndim == 2 and ink.size > 40_000 else ink)
     median = _median(hist)
@@ -110,7 +112,7 @@ def _thresholds(ink: np.ndarray, cfg: SegmentConfig) -> tuple[int, int, int]:
     deviation[: 256 - median] += hist[median:]
     deviation[1 : median + 1] += hist[:median][::-1]
     noise = int(median + cfg.noise_sigmas * 1.4826 * _median(deviation))  # 1.4826 MAD: one sigma
-    high = max(cfg.min_contrast, _otsu(hist), noise + 2)
+    high = max(cfg.min_contrast * paper // 255, _otsu(hist), noise + 2)
     return noise, max(noise + 1, high // cfg.mark_level), high
 
 
@@ -170,6 +172,8 @@ def find_marks(
     if isinstance(page, str):
         page = sheet(gray, cfg)
     marks = _marks(gray, cfg, page)
+    if not marks:  # nothing as dark as ink on white paper: in dim light, ink on this paper's grey
+        marks = _marks(gray, cfg, page, dim=True)
     # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
     # phone) narrower than the background's square, taken for ink with every digit in it:
     # the background is estimated again on the scale of the digits themselves.
@@ -192,19 +196,28 @@ def _holds_digits(mark: Mark, height: int) -> bool:
     return int(np.count_nonzero((heights >= height / 2) & (heights <= 2 * height))) >= 2
 
 
-def _marks(gray: np.ndarray, cfg: SegmentConfig, page: np.ndarray | None, kernel: int | None = None) -> list[Mark]:
+def _marks(
+    gray: np.ndarray, cfg: SegmentConfig, page: np.ndarray | None, kernel: int | None = None, dim: bool = False
+) -> list[Mark]:
     """`find_marks` on a background estimated with a square `kernel` px wide (by default
-    from the frame's size)."""
+    from the frame's size); `dim`: ink need only reach `min_contrast` scaled to the paper's
+    grey (ink takes a share of the light, so on dim paper it takes fewer grey levels)."""
     if page is None:
-        ink = ink_map(gray, cfg, kernel=kernel)
-        noise, low, high = _thresholds(ink, cfg)
+        polarity = _polarity(gray, cfg) if cfg.polarity == "auto" else cfg.polarity
+        ink = ink_map(gray, cfg, polarity, kernel)
+        level = int(np.median(gray[::4, ::4]))
+        paper = level if polarity == "dark" else 255 - level
+        noise, low, high = _thresholds(ink, cfg, paper if dim else 255)
     else:  # the desk takes the paper's level, so it holds no ink and bends no background
         paper = int(np.median(gray[page == 1][::16]))
         ink = ink_map(np.where(page == 1, gray, np.uint8(paper)), cfg, "dark", kernel)
         rim = round(cfg.rim * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
         inner = cv2.erode(page, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))).view(bool)
         ink[~inner] = 0
-        noise, low, high = _thresholds(ink[inner][::4], cfg)  # levels of the sheet alone
+        noise, low, high = _thresholds(ink[inner][::4], cfg, paper if dim else 255)  # levels of the sheet alone
+    if dim and noise >= high // cfg.mark_level:  # noise sets the mark level: smooth it away
+        ink = cv2.GaussianBlur(ink, (0, 0), 1.0)
+        noise, low, high = _thresholds(ink if page is None else ink[inner][::4], cfg, paper)
     mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low
     # Marks and their halos lie inside the box round all ink: label and cut there alone.
     x, y, w, h = cv2.boundingRect(mask)

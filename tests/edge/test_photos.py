@@ -3,7 +3,9 @@
 Each floor guards one feature, and failed without it when it was written: finding the
 sheet on a desk (desk recall 0.26 without), erasing ruled and grid lines (lined recall
 0.75, precision 0.63 without), polarity that survives dim light (dim recall 0.67 without),
-thin pens' strokes thickened to MNIST's (thin-pen lines 0.59 exact without). Adding uneven
+thin pens' strokes thickened to MNIST's (thin-pen lines 0.59 exact without), a second look
+at a dim page where nothing reached white paper's ink contrast (dim recall 0.772, thin-pen
+recall 0.531 without, on the new draw). Adding uneven
 sizes to the generator drew every scene anew, and the new draw is harder: the floors were
 measured again on it (the figures beside them); the figures without are the old draw's.
 The real photos are the dev set: a smoke test, not a target.
@@ -45,16 +47,16 @@ def photos(mnist):
         (
             "all",
             lambda s: True,
-            {"recall": 0.83, "precision": 0.93, "line_exact": 0.68},
-        ),  # measured 0.861 / 0.971 / 0.724
+            {"recall": 0.88, "precision": 0.93, "line_exact": 0.68},
+        ),  # measured 0.917 / 0.973 / 0.724
         ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.8}),  # 0.840
         (
             "ruled or grid paper",
             lambda s: s.conditions["paper"] != "plain",
             {"recall": 0.82, "precision": 0.92},
         ),  # 0.852 / 0.953
-        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.74}),  # 0.772
-        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"line_exact": 0.45}),  # 0.484
+        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.82}),  # 0.869
+        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.7, "line_exact": 0.45}),  # 0.750 / 0.484
         ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.82}),  # 0.850
     ],
 )
