@@ -23,7 +23,8 @@ from digitedge.edge.segment import Mark
 class Option:
     """One way to read a mark: `read`, the indices of the pieces it reads as digits, left to
     right; `unread`, pieces it says are not digits (a speck or a letter's stroke beside a
-    digit); `cut`, whether its pieces were cut apart where ink touches, which costs belief."""
+    digit); `cut`, whether its pieces were cut apart where ink touches, which costs
+    belief (`split_price` per cut)."""
 
     read: tuple[int, ...]
     unread: tuple[int, ...] = ()

@@ -63,15 +63,19 @@ class Candidates:
         its claims, that each piece read is a digit and each piece unread is not. Pieces cut
         from letters often look like digits, so several pieces need every one to be sure,
         and all 1s are the strokes of a U, V, N or H far more often than 1s side by side. A
-        cut costs `split_price`: pieces that lie apart on the paper pay nothing, so a short
-        digit beside a tall one is read beside it rather than dropped as a speck."""
-        read = [self.pieces[i].prediction for i in option.read]
+        cut costs `split_price`, and so does a 1 under half the height of a digit beside it
+        (a broken-off stroke far more often); other pieces that lie apart on the paper pay
+        nothing, so a short digit beside a tall one is read beside it, not dropped as a speck."""
+        pieces = [self.pieces[i] for i in option.read]
+        tallest = max(p.mark.box.h for p in pieces)
+        stroke = any(p.prediction.label == 1 and 2 * p.mark.box.h < tallest for p in pieces)
+        read = [p.prediction for p in pieces]
         unread = [self.pieces[i].prediction for i in option.unread]
         unsure = min(p.digit_confidence for p in read) < cfg.sure_piece
         if len(read) > 1 and (unsure or all(p.label == 1 for p in read)):
             return 0.0
         beliefs = [p.digit_confidence for p in read] + [p.none_probability for p in unread]
-        price = cfg.split_price ** (len(read) - 1) if option.cut else 1.0
+        price = cfg.split_price ** (len(read) - 1) if option.cut or stroke else 1.0
         return math.exp(sum(math.log(max(b, 1e-6)) for b in beliefs) / len(beliefs)) * price
 
 

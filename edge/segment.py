@@ -103,8 +103,9 @@ def _thresholds(ink: np.ndarray, cfg: SegmentConfig, paper: int = 255) -> tuple[
 
     The noise floor is robust (median + 4 sigma from the MAD): on a clean page it is 0, so a
     mark's faint anti-aliased edge is kept exactly. Marks are regions above 1/`mark_level` of
-    the clear-ink level (Otsu, never below `min_contrast`, scaled by `paper`/255 on a dim
-    page) holding at least one clear-ink pixel. All three come from one histogram. `ink` may also be a 1-D sample (the paper of a sheet).
+    the clear-ink level (Otsu, never below `min_contrast` times `paper`/255, the paper's
+    grey) holding at least one clear-ink pixel. All three come from one histogram. `ink`
+    may also be a 1-D sample (the paper of a sheet).
     """
     hist = _histogram(ink[::2, ::2] if ink.ndim == 2 and ink.size > 40_000 else ink)
     median = _median(hist)
@@ -172,7 +173,8 @@ def find_marks(
     if isinstance(page, str):
         page = sheet(gray, cfg)
     marks = _marks(gray, cfg, page)
-    if not marks:  # nothing as dark as ink on white paper: in dim light, ink on this paper's grey
+    dim = not marks  # nothing as dark as ink on white paper: in dim light, ink on this paper's grey
+    if dim:
         marks = _marks(gray, cfg, page, dim=True)
     # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
     # phone) narrower than the background's square, taken for ink with every digit in it:
@@ -181,7 +183,7 @@ def find_marks(
         typical = sorted(m.box.h for m in marks)[len(marks) // 2]
         tallest = max(marks, key=lambda m: m.box.h)
         if tallest.box.h > cfg.outsized * typical and _holds_digits(tallest, typical):
-            marks = _marks(gray, cfg, page, max(3, round(cfg.digit_kernel * typical)))
+            marks = _marks(gray, cfg, page, max(3, round(cfg.digit_kernel * typical)), dim)
     return marks
 
 
@@ -206,18 +208,19 @@ def _marks(
         polarity = _polarity(gray, cfg) if cfg.polarity == "auto" else cfg.polarity
         ink = ink_map(gray, cfg, polarity, kernel)
         level = int(np.median(gray[::4, ::4]))
-        paper = level if polarity == "dark" else 255 - level
-        noise, low, high = _thresholds(ink, cfg, paper if dim else 255)
+        paper = (level if polarity == "dark" else 255 - level) if dim else 255
+        inner = None
     else:  # the desk takes the paper's level, so it holds no ink and bends no background
-        paper = int(np.median(gray[page == 1][::16]))
-        ink = ink_map(np.where(page == 1, gray, np.uint8(paper)), cfg, "dark", kernel)
+        level = int(np.median(gray[page == 1][::16]))
+        ink = ink_map(np.where(page == 1, gray, np.uint8(level)), cfg, "dark", kernel)
+        paper = level if dim else 255
         rim = round(cfg.rim * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
         inner = cv2.erode(page, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))).view(bool)
         ink[~inner] = 0
-        noise, low, high = _thresholds(ink[inner][::4], cfg, paper if dim else 255)  # levels of the sheet alone
-    if dim and noise >= high // cfg.mark_level:  # noise sets the mark level: smooth it away
+    noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper)  # of the sheet alone
+    if dim and noise >= high // cfg.mark_level:  # noise sets the mark level: smooth it away, strokes stay
         ink = cv2.GaussianBlur(ink, (0, 0), 1.0)
-        noise, low, high = _thresholds(ink if page is None else ink[inner][::4], cfg, paper)
+        noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper)
     mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low
     # Marks and their halos lie inside the box round all ink: label and cut there alone.
     x, y, w, h = cv2.boundingRect(mask)
