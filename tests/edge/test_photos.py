@@ -5,10 +5,10 @@ sheet on a desk (desk recall 0.26 without), erasing ruled and grid lines (lined 
 0.75, precision 0.63 without), polarity that survives dim light (dim recall 0.67 without),
 thin pens' strokes thickened to MNIST's (thin-pen lines 0.59 exact without), a second look
 at a dim page where nothing reached white paper's ink contrast (dim recall 0.772, thin-pen
-recall 0.531 without, on the new draw). Adding uneven
-sizes to the generator drew every scene anew, and the new draw is harder: the floors were
-measured again on it (the figures beside them); the figures without are the old draw's.
-The real photos are the dev set: a smoke test, not a target.
+recall 0.531 without). Adding uneven sizes to the generator drew every scene anew, and the
+new draw is harder: the floors were measured again on it (the figures beside them); the
+figures without are the old draw's, but for the second look's. The real photos are the dev
+set: a smoke test, not a target.
 """
 
 from __future__ import annotations
