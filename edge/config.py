@@ -25,6 +25,7 @@ class SegmentConfig:
     polarity: Polarity = "auto"  # dark ink on light paper, light on dark, or decide per frame
     min_height: int = 10  # px; smaller marks are specks
     min_contrast: int = 40  # ink levels (0..255) a stroke must reach somewhere
+    dim_paper: int = 160  # paper darker than this grey is a dim page: ink need reach only a share of that
     max_width: float = 5.0  # w/h beyond this is a ruled line, not (touching) digits
     find_page: bool = True  # a sheet on a darker desk: read the sheet alone, its paper sets the polarity
     desk_ratio: float = 0.6  # a desk is at most this bright relative to the sheet on it (a shadow is brighter)

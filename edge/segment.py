@@ -204,16 +204,16 @@ def _marks(
     """`find_marks` on a background estimated with a square `kernel` px wide (by default
     from the frame's size); `dim`: ink need only reach `min_contrast` scaled to the paper's
     grey (ink takes a share of the light, so on dim paper it takes fewer grey levels)."""
+    polarity = "dark" if page is not None else _polarity(gray, cfg) if cfg.polarity == "auto" else cfg.polarity
+    level = int(np.median(gray[::4, ::4] if page is None else gray[page == 1][::16]))
+    paper = (level if polarity == "dark" else 255 - level) if dim else 255
+    if paper >= cfg.dim_paper and dim:  # not a dim page: nothing to look at again
+        return []
     if page is None:
-        polarity = _polarity(gray, cfg) if cfg.polarity == "auto" else cfg.polarity
         ink = ink_map(gray, cfg, polarity, kernel)
-        level = int(np.median(gray[::4, ::4]))
-        paper = (level if polarity == "dark" else 255 - level) if dim else 255
         inner = None
     else:  # the desk takes the paper's level, so it holds no ink and bends no background
-        level = int(np.median(gray[page == 1][::16]))
         ink = ink_map(np.where(page == 1, gray, np.uint8(level)), cfg, "dark", kernel)
-        paper = level if dim else 255
         rim = round(cfg.rim * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
         inner = cv2.erode(page, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))).view(bool)
         ink[~inner] = 0
