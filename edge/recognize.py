@@ -67,15 +67,16 @@ class Candidates:
         (a broken-off stroke far more often); other pieces that lie apart on the paper pay
         nothing, so a short digit beside a tall one is read beside it, not dropped as a speck."""
         pieces = [self.pieces[i] for i in option.read]
-        tallest = max(p.mark.box.h for p in pieces)
-        stroke = any(p.prediction.label == 1 and 2 * p.mark.box.h < tallest for p in pieces)
         read = [p.prediction for p in pieces]
-        unread = [self.pieces[i].prediction for i in option.unread]
-        unsure = min(p.digit_confidence for p in read) < cfg.sure_piece
-        if len(read) > 1 and (unsure or all(p.label == 1 for p in read)):
-            return 0.0
-        beliefs = [p.digit_confidence for p in read] + [p.none_probability for p in unread]
-        price = cfg.split_price ** (len(read) - 1) if option.cut or stroke else 1.0
+        price = 1.0
+        if len(read) > 1:
+            if min(p.digit_confidence for p in read) < cfg.sure_piece or all(p.label == 1 for p in read):
+                return 0.0
+            tallest = max(p.mark.box.h for p in pieces)
+            if option.cut or any(p.prediction.label == 1 and 2 * p.mark.box.h < tallest for p in pieces):
+                price = cfg.split_price ** (len(read) - 1)
+        unread = [self.pieces[i].prediction.none_probability for i in option.unread]
+        beliefs = [p.digit_confidence for p in read] + unread
         return math.exp(sum(math.log(max(b, 1e-6)) for b in beliefs) / len(beliefs)) * price
 
 
@@ -215,9 +216,9 @@ class Recognizer:
 
         Two batched calls: first every mark whole (and without its attached pieces), then
         the splits of the wide marks that no whole reading has settled. A split scores at
-        most `split_price` (`Candidates.score`), so a mark read more surely than that whole keeps its
-        whole reading whatever its splits would say: leaving them out changes no result, and
-        on a page of clear digits it leaves out most of the work."""
+        most `split_price` (`Candidates.score`), so a mark read more surely than that whole
+        keeps its whole reading whatever its splits would say: leaving them out changes no
+        result, and on a page of clear digits it leaves out most of the work."""
         cfg = self.config
         first = self.classify_splits(_with_cores(marks, [whole(m) for m in marks]))
         unsettled = [

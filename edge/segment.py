@@ -172,10 +172,14 @@ def find_marks(
         return []
     if isinstance(page, str):
         page = sheet(gray, cfg)
-    marks = _marks(gray, cfg, page)
-    dim = not marks  # nothing as dark as ink on white paper: in dim light, ink on this paper's grey
-    if dim:
-        marks = _marks(gray, cfg, page, dim=True)
+    polarity = "dark" if page is not None else _polarity(gray, cfg) if cfg.polarity == "auto" else cfg.polarity
+    paper = 255  # the ink contrast `min_contrast` is set for: white paper
+    marks = _marks(gray, cfg, page, polarity)
+    if not marks:  # nothing as dark as ink on white paper: on a dim page, ink on its own grey
+        level = _paper_level(gray, page)
+        if (dim := level if polarity == "dark" else 255 - level) < cfg.dim_paper:
+            paper = dim
+            marks = _marks(gray, cfg, page, polarity, paper=paper)
     # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
     # phone) narrower than the background's square, taken for ink with every digit in it:
     # the background is estimated again on the scale of the digits themselves.
@@ -183,8 +187,13 @@ def find_marks(
         typical = sorted(m.box.h for m in marks)[len(marks) // 2]
         tallest = max(marks, key=lambda m: m.box.h)
         if tallest.box.h > cfg.outsized * typical and _holds_digits(tallest, typical):
-            marks = _marks(gray, cfg, page, max(3, round(cfg.digit_kernel * typical)), dim)
+            marks = _marks(gray, cfg, page, polarity, max(3, round(cfg.digit_kernel * typical)), paper)
     return marks
+
+
+def _paper_level(gray: np.ndarray, page: np.ndarray | None) -> int:
+    """The paper's grey: the median of the sheet, or of the whole frame."""
+    return int(np.median(gray[::4, ::4] if page is None else gray[page == 1][::16]))
 
 
 def _holds_digits(mark: Mark, height: int) -> bool:
@@ -199,26 +208,26 @@ def _holds_digits(mark: Mark, height: int) -> bool:
 
 
 def _marks(
-    gray: np.ndarray, cfg: SegmentConfig, page: np.ndarray | None, kernel: int | None = None, dim: bool = False
+    gray: np.ndarray,
+    cfg: SegmentConfig,
+    page: np.ndarray | None,
+    polarity: Literal["dark", "light"],
+    kernel: int | None = None,
+    paper: int = 255,
 ) -> list[Mark]:
-    """`find_marks` on a background estimated with a square `kernel` px wide (by default
-    from the frame's size); `dim`: ink need only reach `min_contrast` scaled to the paper's
-    grey (ink takes a share of the light, so on dim paper it takes fewer grey levels)."""
-    polarity = "dark" if page is not None else _polarity(gray, cfg) if cfg.polarity == "auto" else cfg.polarity
-    level = int(np.median(gray[::4, ::4] if page is None else gray[page == 1][::16]))
-    paper = (level if polarity == "dark" else 255 - level) if dim else 255
-    if paper >= cfg.dim_paper and dim:  # not a dim page: nothing to look at again
-        return []
+    """`find_marks` with ink of `polarity`, on a background estimated with a square `kernel`
+    px wide (by default from the frame's size), ink reaching `min_contrast` scaled to the
+    `paper`'s grey (ink takes a share of the light: on a dim page, fewer grey levels)."""
     if page is None:
         ink = ink_map(gray, cfg, polarity, kernel)
         inner = None
     else:  # the desk takes the paper's level, so it holds no ink and bends no background
-        ink = ink_map(np.where(page == 1, gray, np.uint8(level)), cfg, "dark", kernel)
+        ink = ink_map(np.where(page == 1, gray, np.uint8(_paper_level(gray, page))), cfg, "dark", kernel)
         rim = round(cfg.rim * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
         inner = cv2.erode(page, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))).view(bool)
         ink[~inner] = 0
     noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper)  # of the sheet alone
-    if dim and noise >= high // cfg.mark_level:  # noise sets the mark level: smooth it away, strokes stay
+    if paper < 255 and noise >= high // cfg.mark_level:  # dim: noise sets the mark level, smooth it away
         ink = cv2.GaussianBlur(ink, (0, 0), 1.0)
         noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper)
     mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low
