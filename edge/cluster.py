@@ -29,6 +29,7 @@ from digitedge.edge.config import RecognizerConfig
 
 log = logging.getLogger(__name__)
 BATCH = 16  # files per actor call: large enough to amortize a task's overhead, small for smooth progress
+POOL_START_S = 300  # how long the actors may take to start before the run fails with Ray's timeout
 
 
 class Reader:
@@ -78,6 +79,9 @@ def run(
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # rows in manifest order, as local classify writes them
     context.enable_progress_bars = False  # classify draws its own
+    # Start the whole pool before the first batch: else the first actor up takes every
+    # batch while the others still load their interpreters, and a small run uses one node.
+    context.wait_for_min_actors_s = POOL_START_S
     cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
     manifest = ray.data.from_items(
         # paths as bytes: a file name need not be UTF-8, and Arrow's strings must be
