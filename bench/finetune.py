@@ -1,6 +1,8 @@
 """A new writer, simulated with USPS: label 300 of their digits, fine-tune, measure.
 
-USPS is a population of writers the bundled model never saw (it was trained on MNIST). The
+USPS stands for a population of writers the parent never saw: the parent is
+`bench/models/mnist-only.tflite`, the model bundled before USPS joined its training (trained
+on MNIST alone, as its sidecar says; the bundled model now learns USPS train itself). The
 script picks `--crops` USPS *train* digits the way `--collect` would (`--pick doubted`: the
 ones the model is least sure of, whatever it read) or at random (`--pick random`), saves
 them as folders 0..9 of 28x28 model inputs (as `--collect` saves them), and runs
@@ -8,7 +10,7 @@ them as folders 0..9 of 28x28 model inputs (as `--collect` saves them), and runs
 crops are all the model learns of this writer. It reports USPS *test* before and after,
 per digit for the parent's weakest, next to MNIST test, false accept and the wall time.
 
-    python bench/finetune.py [--crops 300] [--pick doubted|random] [-- FINETUNE OPTIONS]
+    python bench/finetune.py [--crops 300] [--pick doubted|random] [--parent M] [-- FINETUNE OPTIONS]
 """
 
 from __future__ import annotations
@@ -28,16 +30,17 @@ from digitedge.train.data import load_usps
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "datasets"
+MNIST_ONLY = REPO / "bench" / "models" / "mnist-only.tflite"
 
 
-def _weakest(usps, child: Path, n: int = 3) -> list[str]:
+def _weakest(usps, parent: Path, child: Path, n: int = 3) -> list[str]:
     """USPS test per digit, device rule, for the parent's `n` weakest digits."""
-    from digitedge.edge.model import DEFAULT_MODEL, Classifier, decide
+    from digitedge.edge.model import Classifier, decide
     from digitedge.edge.preprocess import prepare_batch
 
     x, y = prepare_batch(usps.x_test), usps.y_test
     per = {}
-    for name, path in (("before", DEFAULT_MODEL), ("after", child)):
+    for name, path in (("before", parent), ("after", child)):
         clf = Classifier(path)
         pred = decide(clf.probabilities(x), clf.labels, clf.metadata.none_threshold)
         per[name] = [float((pred[y == d] == d).mean()) for d in range(10)]
@@ -56,6 +59,7 @@ def main() -> int:
     p.add_argument("--crops", type=int, default=300, help="labelled USPS train digits (default 300)")
     p.add_argument("--pick", choices=["doubted", "random"], default="doubted", help="which digits get labelled")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--parent", type=Path, default=MNIST_ONLY, help="the model to fine-tune (default: MNIST-only)")
     p.add_argument("--run", type=Path, default=REPO / "runs" / "finetune-usps")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "finetune.md")
     p.add_argument("finetune", nargs=argparse.REMAINDER, help="after --: more `digitedge finetune` options")
@@ -69,14 +73,15 @@ def main() -> int:
         from digitedge.edge.model import Classifier
         from digitedge.edge.preprocess import prepare_batch
 
-        sure = Classifier().probabilities(prepare_batch(usps.x_train)).max(axis=1)
+        sure = Classifier(args.parent).probabilities(prepare_batch(usps.x_train)).max(axis=1)
         pick = np.argsort(sure)[: args.crops]
     crops = args.run / "crops"
     for i in pick:
         folder = crops / str(int(usps.y_train[i]))
         folder.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / f"usps-{i}.png"), prepare(usps.x_train[i]))
-    command = [sys.executable, "-m", "digitedge", "finetune", "--crops", str(crops), "--out", str(args.run)]
+    command = [sys.executable, "-m", "digitedge", "finetune", "--crops", str(crops), "--model", str(args.parent)]
+    command += ["--out", str(args.run)]
     command += ["--data", args.data, "--usps", str(args.usps), "--seed", str(args.seed), *extra]
     began = time.monotonic()
     rc = subprocess.run(command).returncode
@@ -96,6 +101,7 @@ def main() -> int:
         f"# A new writer: {args.crops} labelled USPS digits ({args.pick}), `digitedge finetune`",
         "",
         f"Produced by `python bench/finetune.py --crops {args.crops} --pick {args.pick} --seed {args.seed}"
+        f"{'' if args.parent == MNIST_ONLY else f' --parent {args.parent}'}"
         f"{' -- ' + ' '.join(extra) if extra else ''}` "
         f"({time.strftime('%Y-%m-%d')}); exit code {rc}; wall time {wall / 60:.1f} min on this machine.",
         "",
@@ -107,7 +113,7 @@ def main() -> int:
         lines.append(f"| {name} | {100 * b:.2f}% | {100 * a:.2f}% | {100 * (a - b):+.2f} |")
     lines += [
         "",
-        *_weakest(usps, args.run / "model.tflite"),
+        *_weakest(usps, args.parent, args.run / "model.tflite"),
         "",
         "Gates: "
         + "; ".join(
