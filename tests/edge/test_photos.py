@@ -7,8 +7,9 @@ thin pens' strokes thickened to MNIST's (thin-pen lines 0.59 exact without), a s
 at a dim page where nothing reached white paper's ink contrast (dim recall 0.772, thin-pen
 recall 0.531 without). Adding uneven sizes to the generator drew every scene anew, and the
 new draw is harder: the floors were measured again on it (the figures beside them); the
-figures without are the old draw's, but for the second look's. The real photos are the dev
-set: a smoke test, not a target.
+figures without are the old draw's, but for the second look's. The figures beside the floors
+are the bundled model's (MNIST and USPS writers). The real photos are the dev set: a smoke
+test, not a target.
 """
 
 from __future__ import annotations
@@ -48,16 +49,16 @@ def photos(mnist):
             "all",
             lambda s: True,
             {"recall": 0.88, "precision": 0.93, "line_exact": 0.68},
-        ),  # measured 0.917 / 0.973 / 0.724
+        ),  # measured 0.919 / 0.973 / 0.756
         ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.8}),  # 0.840
         (
             "ruled or grid paper",
             lambda s: s.conditions["paper"] != "plain",
             {"recall": 0.82, "precision": 0.92},
-        ),  # 0.852 / 0.953
+        ),  # 0.866 / 0.959
         ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.82}),  # 0.869
-        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.7, "line_exact": 0.45}),  # 0.750 / 0.484
-        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.82}),  # 0.850
+        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.7, "line_exact": 0.45}),  # 0.766 / 0.548
+        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.82}),  # 0.981
     ],
 )
 def test_photo_like_floor(recognizer, photos, condition, pick, floors):
@@ -107,7 +108,7 @@ def test_a_short_digit_beside_a_long_tailed_one_is_read(recognizer, mnist):
             x += pw + int(rng.uniform(0.05, 0.2) * h)
         page = (255 * (1 - 0.85 * alpha)).astype(np.uint8)
         right += recognizer.recognize(page).lines == ("".join(str(label) for _, label in pair),)
-    assert right / 80 >= 0.84, right / 80  # measured 0.875
+    assert right / 80 >= 0.84, right / 80  # measured 0.9
 
 
 def test_real_dev_floor(recognizer, real_dev):
@@ -117,9 +118,10 @@ def test_real_dev_floor(recognizer, real_dev):
     turned, _ = evaluate(
         lambda p: recognizer.recognize(read_image(p), rotate="auto").lines, [p for p in photos if p.rotated]
     )
-    # The bundled model reads F1 0.943 / 44% exact; without the sheet, polarity and ruled-line
-    # steps it reads 0.47 / 22%, and sideways photos read as stored score 0.16.
-    assert upright["f1"] >= 0.9 and upright["exact"] >= 0.4, upright
+    # The bundled model reads F1 0.966 / 56% exact (the MNIST-only model before it 0.943 / 44%);
+    # without the sheet, polarity and ruled-line steps 0.47 / 22%, and sideways photos read as
+    # stored score 0.16.
+    assert upright["f1"] >= 0.93 and upright["exact"] >= 0.4, upright
     assert turned["f1"] >= 0.9, turned  # the bundled model: 0.960
 
 
@@ -182,7 +184,9 @@ def test_a_gap_wide_for_this_writer_ends_a_number():
 def test_usps_digits_of_other_writers_floor(recognizer, usps):
     """USPS test digits, each alone on paper (the first 600): read as that digit. With
     --expect one every image gets its most probable digit; by default the not-a-digit
-    rejection, calibrated on MNIST writers alone, turns some away."""
+    rejection turns some away. The bundled model learnt USPS train beside MNIST, its
+    rejection calibrated on both populations; the model before, on MNIST alone, reads
+    0.985 / 0.967 of these."""
     data = np.load(usps)
     test = data["split"] == "test"
     pages = []
@@ -194,4 +198,4 @@ def test_usps_digits_of_other_writers_floor(recognizer, usps):
     one = Recognizer(expect="one")
     right_one = np.mean([one.recognize(p).digits[0].label == y for p, y in zip(pages, labels)])
     right_any = np.mean([[d.label for d in recognizer.recognize(p).digits] == [y] for p, y in zip(pages, labels)])
-    assert right_one >= 0.97 and right_any >= 0.93, (right_one, right_any)  # measured 0.981 / 0.958 on all 2,007
+    assert right_one >= 0.975 and right_any >= 0.97, (right_one, right_any)  # 0.987 / 0.978 (all: 0.982 / 0.971)
