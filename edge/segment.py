@@ -5,10 +5,12 @@
    lighting and shadows that a global threshold cannot. On a sheet lying on a desk
    (`edge.page`), the desk takes the paper's level and the thresholds come from the sheet.
    A band of shadow narrower than that square is taken for ink: when one mark, mostly
-   faint, towers over the others and holds digits, the background is estimated again
-   with a square on the digits' own scale. Where nothing on the page is as dark as ink on
-   white paper, it is looked at again with that contrast scaled to the paper's grey (ink
-   takes a share of the light), the noise smoothed first if it would set the levels.
+   faint, towers over the others (or, with few marks, over the dark pieces inside it) and
+   holds digits, the background is estimated again with a square on the digits' own scale,
+   never narrower than three strokes. A sheet's mask stops at the frame's edge. Where
+   nothing on the page is as dark as ink on white paper, it is looked at again with that
+   contrast scaled to the paper's grey (ink takes a share of the light), the noise smoothed
+   first if it would set the levels.
 2. Hysteresis threshold: marks are connected regions above the noise floor that hold at
    least one pixel of clear ink (Otsu on the ink map, never below `min_contrast`). Long
    straight thin lines (ruled and grid paper) are erased where no stroke crosses them; in
@@ -34,7 +36,7 @@ from digitedge.edge.config import Polarity, SegmentConfig
 from digitedge.edge.data import Box
 from digitedge.edge.images import to_gray
 from digitedge.edge.page import find_page
-from digitedge.edge.preprocess import tight
+from digitedge.edge.preprocess import stroke_ratio, tight
 
 __all__ = ["FIND", "Mark", "Polarity", "SegmentConfig", "find_marks", "ink_map", "sheet"]
 MANY_CONTOURS = 5000  # more than this: component boxes from OpenCV's statistics (same boxes, faster)
@@ -182,12 +184,19 @@ def find_marks(
             marks = _marks(gray, cfg, page, polarity, paper=paper)
     # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
     # phone) narrower than the background's square, taken for ink with every digit in it:
-    # the background is estimated again on the scale of the digits themselves.
-    if len(marks) > cfg.shadow_company:
-        typical = sorted(m.box.h for m in marks)[len(marks) // 2]
+    # the background is estimated again on the scale of the digits themselves. The digits'
+    # height is the other marks' median, or, when the band holds nearly all of them, that
+    # of the darker pieces inside it (one will do: a lone digit in a band of shadow).
+    if marks:
         tallest = max(marks, key=lambda m: m.box.h)
-        if tallest.box.h > cfg.outsized * typical and _holds_digits(tallest, typical):
-            marks = _marks(gray, cfg, page, polarity, max(3, round(cfg.digit_kernel * typical)), paper)
+        many = len(marks) > cfg.shadow_company
+        heights = sorted(m.box.h for m in marks) if many else _strong_heights(tallest, cfg.min_height)
+        typical = heights[len(heights) // 2] if heights else tallest.box.h
+        if tallest.box.h > cfg.outsized * typical and _holds_digits(tallest, typical, 2 if many else 1):
+            # wide enough to erase the strokes, whatever took the digits' place in `typical`
+            stroke = stroke_ratio(tight(tallest.ink)[2]) * tallest.box.h
+            kernel = max(3, round(cfg.digit_kernel * typical), round(cfg.stroke_kernel * stroke))
+            marks = _marks(gray, cfg, page, polarity, kernel, paper)
     return marks
 
 
@@ -196,15 +205,26 @@ def _paper_level(gray: np.ndarray, page: np.ndarray | None) -> int:
     return int(np.median(gray[::4, ::4] if page is None else gray[page == 1][::16]))
 
 
-def _holds_digits(mark: Mark, height: int) -> bool:
-    """Whether a mark is mostly faint, and its darker half falls apart into two or more
+def _holds_digits(mark: Mark, height: int, pieces: int) -> bool:
+    """Whether a mark is mostly faint, and its darker half falls apart into `pieces` or more
     pieces of about `height` (half to twice it): digits inside a band of shadow, not one
     big bold digit."""
-    strong = (mark.ink > mark.ink.max() // 2).view(np.uint8)
-    if 2 * np.count_nonzero(strong) > np.count_nonzero(mark.ink > mark.ink.max() // 6):
+    if 2 * np.count_nonzero(_strong(mark)) > np.count_nonzero(mark.ink > mark.ink.max() // 6):
         return False
-    heights = cv2.connectedComponentsWithStats(strong, connectivity=8)[2][1:, cv2.CC_STAT_HEIGHT]
-    return int(np.count_nonzero((heights >= height / 2) & (heights <= 2 * height))) >= 2
+    heights = np.array(_strong_heights(mark, 0))
+    return int(np.count_nonzero((heights >= height / 2) & (heights <= 2 * height))) >= pieces
+
+
+def _strong(mark: Mark) -> np.ndarray:
+    """The darker half of a mark's ink, 0/1."""
+    strong: np.ndarray = (mark.ink > mark.ink.max() // 2).view(np.uint8)
+    return strong
+
+
+def _strong_heights(mark: Mark, least: int) -> list[int]:
+    """Heights of the pieces of a mark's darker half, `least` px tall or more, in order."""
+    stats = cv2.connectedComponentsWithStats(_strong(mark), connectivity=8)[2][1:]
+    return sorted(h for h in stats[:, cv2.CC_STAT_HEIGHT].tolist() if h >= least)
 
 
 def _marks(
@@ -224,7 +244,10 @@ def _marks(
     else:  # the desk takes the paper's level, so it holds no ink and bends no background
         ink = ink_map(np.where(page == 1, gray, np.uint8(_paper_level(gray, page))), cfg, "dark", kernel)
         rim = round(cfg.rim * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
-        inner = cv2.erode(page, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))).view(bool)
+        # Off the frame is no sheet: where the sheet's edge runs out of the frame at a slant,
+        # the mask's coarseness leaves a sliver of desk along the frame's edge.
+        square = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))
+        inner = cv2.erode(page, square, borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
         ink[~inner] = 0
     noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper)  # of the sheet alone
     if paper < 255 and noise >= high // cfg.mark_level:  # dim: noise sets the mark level, smooth it away

@@ -7,7 +7,9 @@ thin pens' strokes thickened to MNIST's (thin-pen lines 0.59 exact without), a s
 at a dim page where nothing reached white paper's ink contrast (dim recall 0.772, thin-pen
 recall 0.531 without). Adding uneven sizes to the generator drew every scene anew, and the
 new draw is harder: the floors were measured again on it (the figures beside them); the
-figures without are the old draw's, but for the second look's. The figures beside the floors
+figures without are the old draw's, but for the second look's. A sheet running out of the
+frame left a sliver of desk along the frame's edge, read as a 1 (desk precision 0.946
+without cutting the sheet's mask at the frame). The figures beside the floors
 are the bundled model's (MNIST and USPS writers). The real photos are the dev set: a smoke
 test, not a target.
 """
@@ -49,15 +51,15 @@ def photos(mnist):
             "all",
             lambda s: True,
             {"recall": 0.88, "precision": 0.93, "line_exact": 0.68},
-        ),  # measured 0.919 / 0.973 / 0.756
-        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.8}),  # 0.840
+        ),  # measured 0.925 / 0.979 / 0.756
+        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.8, "precision": 0.96}),  # 0.853 / 0.970
         (
             "ruled or grid paper",
             lambda s: s.conditions["paper"] != "plain",
             {"recall": 0.82, "precision": 0.92},
-        ),  # 0.866 / 0.959
-        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.82}),  # 0.869
-        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.7, "line_exact": 0.45}),  # 0.766 / 0.548
+        ),  # 0.880 / 0.964
+        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.82}),  # 0.876
+        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.7, "line_exact": 0.45}),  # 0.781 / 0.516
         ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.82}),  # 0.981
     ],
 )
@@ -79,7 +81,20 @@ def test_a_band_of_shadow_across_the_page_hides_no_digit(recognizer, mnist):
         if (s := next(stream)).conditions["shadow"] and not s.conditions["lone"]:
             shadowed.append(s)
     figures = score(recognizer.recognize, shadowed)
-    assert figures["recall"] >= 0.85 and figures["line_exact"] >= 0.7, figures  # measured 0.904 / 0.8
+    assert figures["recall"] >= 0.85 and figures["line_exact"] >= 0.7, figures  # measured 0.896 / 0.8
+
+
+def test_a_lone_digit_or_a_few_in_a_band_of_shadow_are_read(recognizer, mnist):
+    """A band of shadow across a page with one to three digits welds them into one mark, and
+    there are too few others to tell the digits' height: it is taken from the darker pieces
+    inside the band (without: recall 0.742, lines 0.562)."""
+    stream = photo_stream(mnist.x_test, mnist.y_test, seed=2033, size=(1024, 768))
+    few = []
+    while len(few) < 16:
+        if (s := next(stream)).conditions["shadow"] and (s.conditions["lone"] or len(s.boxes) <= 3):
+            few.append(s)
+    figures = score(recognizer.recognize, few)
+    assert figures["recall"] >= 0.8 and figures["line_exact"] >= 0.62, figures  # measured 0.839 / 0.688
 
 
 def test_a_short_digit_beside_a_long_tailed_one_is_read(recognizer, mnist):
