@@ -1,5 +1,7 @@
 """`digitedge finetune`: float weights read back from the int8 model, a tiny fine-tune on a new
-writer's doubted digits through the command line, its gates, and a gate that must fail."""
+writer's doubted digits through the command line, its gates, and a gate that must fail. The
+new writer is a USPS writer, so the parent is the MNIST-only model (the bundled one learnt
+USPS train: its doubts there are the hard cases of a population it knows)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ pytestmark = pytest.mark.slow
 from digitedge.edge.metadata import read_metadata  # noqa: E402
 from digitedge.edge.model import DEFAULT_MODEL, Classifier  # noqa: E402
 from digitedge.edge.preprocess import prepare_batch  # noqa: E402
-from tests.conftest import CLI  # noqa: E402
+from tests.conftest import CLI, REPO  # noqa: E402
+
+MNIST_ONLY = REPO / "bench" / "models" / "mnist-only.tflite"
 
 TINY = ["--epochs", "1", "--replay", "600", "--repeat", "4", "--limit-train", "3000", "--limit-test", "600"]
 # A few hundred replayed digits cannot keep MNIST to 0.1 pp: these runs test the crops' gate,
@@ -36,14 +40,14 @@ def test_float_weights_read_back_agree_with_the_int8_model(mnist):
 
 @pytest.fixture(scope="module")
 def writer(usps, tmp_path_factory):
-    """100 USPS train digits the bundled model doubts most (as --collect picks them: least
+    """100 USPS train digits the MNIST-only model doubts most (as --collect picks them: least
     sure, whatever it read; ten of each digit), as folders 0..9 of 28x28 model inputs, and the
     same crops with their labels shuffled. The model reads 70% of them."""
     from digitedge.train.data import load_usps
 
     u = load_usps(usps)
     x, y = prepare_batch(u.x_train[:3000]), u.y_train[:3000]
-    probs = Classifier().probabilities(x)
+    probs = Classifier(MNIST_ONLY).probabilities(x)
     worst = np.argsort(probs.max(axis=1))  # least sure first
     pick = np.concatenate([worst[y[worst] == d][:10] for d in range(10)])
     shuffled = np.random.default_rng(0).permutation(y[pick])
@@ -57,7 +61,8 @@ def writer(usps, tmp_path_factory):
 
 
 def _finetune(crops, out, mnist_path):
-    command = [*CLI, "finetune", "--crops", crops, "--out", out, "--data", mnist_path, *TINY, *LOOSE]
+    command = [*CLI, "finetune", "--crops", crops, "--model", MNIST_ONLY, "--out", out, "--data", mnist_path]
+    command += [*TINY, *LOOSE]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
@@ -68,7 +73,7 @@ def test_a_new_writers_doubted_digits_are_learned(writer, tmp_path, mnist_path):
     gain = report["gates"]["held_out_crops_gain_pp"]
     assert gain["passed"] and gain["value"] > 0
     meta = read_metadata(tmp_path / "model.tflite")  # the device loads it
-    assert meta.about["parent"]["sha256"] == read_metadata(DEFAULT_MODEL).model_sha256
+    assert meta.about["parent"]["sha256"] == read_metadata(MNIST_ONLY).model_sha256
     assert len(meta.about["crops"]["sha256"]) == 64 and meta.about["crops"]["held_out"] == 20
     assert "digitedge finetune --crops" in meta.about["finetune_command"]
     Classifier(tmp_path / "model.tflite")
@@ -82,3 +87,12 @@ def test_shuffled_labels_fail_the_crops_gate_loudly(writer, tmp_path, mnist_path
     assert "GATE FAILED" in res.stderr and "held_out_crops_gain_pp" in res.stderr
     assert (tmp_path / "model.tflite").exists()  # kept for inspection, and its sidecar says so
     assert read_metadata(tmp_path / "model.tflite").about["verification"]["passed"] is False
+
+
+def test_a_parent_that_learnt_usps_has_it_replayed(writer, tmp_path, mnist_path, usps):
+    """The bundled model learnt USPS train: given --usps, its writers are replayed without
+    --replay-usps, and the child says so (so its own children replay them too)."""
+    command = [*CLI, "finetune", "--crops", writer / "right", "--out", tmp_path, "--data", mnist_path]
+    res = subprocess.run([*command, "--usps", usps, *TINY, *LOOSE], capture_output=True, text=True, timeout=600)
+    assert "the parent learnt USPS train too: replaying it" in res.stderr, res.stderr[-2000:]
+    assert read_metadata(tmp_path / "model.tflite").about["finetune"]["replay_usps"] is True
