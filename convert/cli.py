@@ -162,7 +162,11 @@ def finetune_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", help="MNIST .npz or IDX folder to replay (found as `digitedge train` finds it)")
     p.add_argument("--usps", help="USPS .npz: USPS test is measured before and after")
-    p.add_argument("--replay-usps", action="store_true", help="replay USPS train too (a parent trained on it)")
+    p.add_argument(
+        "--replay-usps",
+        action="store_true",
+        help="replay USPS train too (on by default with --usps when the parent learnt it, as the bundled one did)",
+    )
     p.add_argument("--epochs", type=int, default=D.epochs, help="float epochs (default %(default)s)")
     p.add_argument("--qat-epochs", type=int, default=D.qat_epochs, help="QAT epochs (default %(default)s)")
     p.add_argument("--lr", type=float, default=D.learning_rate, help="float learning rate (default %(default)s)")

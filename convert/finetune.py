@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,12 @@ def finetune(cfg: FinetuneConfig) -> ModelMetadata:
     labels = list(parent.labels)
     if None not in labels:
         raise ModelError(f"{parent_path}: fine-tuning needs a model with a not-a-digit class")
+    if _learnt_usps(parent.about) and not cfg.replay_usps:  # replay them, or they may be forgotten
+        if cfg.usps:
+            log.info("the parent learnt USPS train too: replaying it from %s", cfg.usps)
+            cfg = dataclasses.replace(cfg, replay_usps=True)
+        else:
+            log.warning("the parent learnt USPS train too; without --usps PATH it is not replayed")
     train_crops, held_crops = split(labelled(cfg.crops), cfg.held_out, cfg.seed)
     mnist = load_mnist(cfg.data)
     data = prepare_data(mnist, 5000, cfg.limit_train, cfg.limit_test)
@@ -184,6 +191,13 @@ def _replay(cfg: FinetuneConfig, mnist: Mnist, data: Prepared) -> tuple[np.ndarr
             np.concatenate([y, u.y_train]),
         )
     return x, raw, y
+
+
+def _learnt_usps(about: Mapping[str, Any]) -> bool:
+    """Whether a model learnt USPS writers: trained on them (its data names USPS), or
+    fine-tuned with them replayed."""
+    trained = "usps" in str(about.get("data", {}).get("source", "")).lower()
+    return trained or bool(about.get("finetune", {}).get("replay_usps"))
 
 
 def _usps_test(cfg: FinetuneConfig) -> Labelled | None:
