@@ -184,19 +184,9 @@ def find_marks(
             marks = _marks(gray, cfg, page, polarity, paper=paper)
     # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
     # phone) narrower than the background's square, taken for ink with every digit in it:
-    # the background is estimated again on the scale of the digits themselves. The digits'
-    # height is the other marks' median, or, when the band holds nearly all of them, that
-    # of the darker pieces inside it (one will do: a lone digit in a band of shadow).
-    if marks:
-        tallest = max(marks, key=lambda m: m.box.h)
-        many = len(marks) > cfg.shadow_company
-        heights = sorted(m.box.h for m in marks) if many else _strong_heights(tallest, cfg.min_height)
-        typical = heights[len(heights) // 2] if heights else tallest.box.h
-        if tallest.box.h > cfg.outsized * typical and _holds_digits(tallest, typical, 2 if many else 1):
-            # wide enough to erase the strokes, whatever took the digits' place in `typical`
-            stroke = stroke_ratio(tight(tallest.ink)[2]) * tallest.box.h
-            kernel = max(3, round(cfg.digit_kernel * typical), round(cfg.stroke_kernel * stroke))
-            marks = _marks(gray, cfg, page, polarity, kernel, paper)
+    # the background is estimated again on the scale of the digits themselves.
+    if marks and (kernel := _shadow_kernel(marks, cfg)):
+        marks = _marks(gray, cfg, page, polarity, kernel, paper)
     return marks
 
 
@@ -205,26 +195,30 @@ def _paper_level(gray: np.ndarray, page: np.ndarray | None) -> int:
     return int(np.median(gray[::4, ::4] if page is None else gray[page == 1][::16]))
 
 
-def _holds_digits(mark: Mark, height: int, pieces: int) -> bool:
-    """Whether a mark is mostly faint, and its darker half falls apart into `pieces` or more
-    pieces of about `height` (half to twice it): digits inside a band of shadow, not one
-    big bold digit."""
-    if 2 * np.count_nonzero(_strong(mark)) > np.count_nonzero(mark.ink > mark.ink.max() // 6):
-        return False
-    heights = np.array(_strong_heights(mark, 0))
-    return int(np.count_nonzero((heights >= height / 2) & (heights <= 2 * height))) >= pieces
-
-
-def _strong(mark: Mark) -> np.ndarray:
-    """The darker half of a mark's ink, 0/1."""
-    strong: np.ndarray = (mark.ink > mark.ink.max() // 2).view(np.uint8)
-    return strong
-
-
-def _strong_heights(mark: Mark, least: int) -> list[int]:
-    """Heights of the pieces of a mark's darker half, `least` px tall or more, in order."""
-    stats = cv2.connectedComponentsWithStats(_strong(mark), connectivity=8)[2][1:]
-    return sorted(h for h in stats[:, cv2.CC_STAT_HEIGHT].tolist() if h >= least)
+def _shadow_kernel(marks: list[Mark], cfg: SegmentConfig) -> int | None:
+    """The background's square for a second look when the tallest mark is a band of shadow
+    with digits in it, else None. It is one when it is over `outsized` times the digits'
+    height, mostly faint, and its darker half falls apart into pieces of about that height
+    (half to twice it): two or more, or, with `shadow_company` marks or fewer, one (a lone
+    digit in the shadow). The digits' height is the marks' median or, with so few marks
+    that the band holds nearly all of them, the median of those dark pieces. The square is
+    `digit_kernel` of it, and never under `stroke_kernel` strokes: whatever took the
+    digits' place in that median, the strokes must be erased."""
+    tallest = max(marks, key=lambda m: m.box.h)
+    if tallest.box.h <= cfg.outsized * cfg.min_height:  # every mark, every piece counted, is that tall
+        return None
+    strong = (tallest.ink > tallest.ink.max() // 2).view(np.uint8)
+    if 2 * np.count_nonzero(strong) > np.count_nonzero(tallest.ink > tallest.ink.max() // 6):
+        return None  # mostly dark: a big bold digit, not a shadow
+    pieces = cv2.connectedComponentsWithStats(strong, connectivity=8)[2][1:, cv2.CC_STAT_HEIGHT]
+    many = len(marks) > cfg.shadow_company
+    heights = sorted(m.box.h for m in marks) if many else sorted(pieces[pieces >= cfg.min_height].tolist())
+    if not heights or tallest.box.h <= cfg.outsized * (typical := heights[len(heights) // 2]):
+        return None
+    if np.count_nonzero((pieces >= typical / 2) & (pieces <= 2 * typical)) < (2 if many else 1):
+        return None
+    stroke = stroke_ratio(tight(tallest.ink)[2]) * tallest.box.h
+    return max(3, round(cfg.digit_kernel * typical), round(cfg.stroke_kernel * stroke))
 
 
 def _marks(
