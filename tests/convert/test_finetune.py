@@ -60,10 +60,9 @@ def writer(usps, tmp_path_factory):
     return folders
 
 
-def _finetune(crops, out, mnist_path):
-    command = [*CLI, "finetune", "--crops", crops, "--model", MNIST_ONLY, "--out", out, "--data", mnist_path]
-    command += [*TINY, *LOOSE]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+def _finetune(crops, out, mnist_path, *more, model=MNIST_ONLY):
+    command = [*CLI, "finetune", "--crops", crops, "--model", model, "--out", out, "--data", mnist_path]
+    return subprocess.run([*command, *more, *TINY, *LOOSE], capture_output=True, text=True, timeout=600)
 
 
 def test_a_new_writers_doubted_digits_are_learned(writer, tmp_path, mnist_path):
@@ -92,7 +91,6 @@ def test_shuffled_labels_fail_the_crops_gate_loudly(writer, tmp_path, mnist_path
 def test_a_parent_that_learnt_usps_has_it_replayed(writer, tmp_path, mnist_path, usps):
     """The bundled model learnt USPS train: given --usps, its writers are replayed without
     --replay-usps, and the child says so (so its own children replay them too)."""
-    command = [*CLI, "finetune", "--crops", writer / "right", "--out", tmp_path, "--data", mnist_path]
-    res = subprocess.run([*command, "--usps", usps, *TINY, *LOOSE], capture_output=True, text=True, timeout=600)
+    res = _finetune(writer / "right", tmp_path, mnist_path, "--usps", usps, model=DEFAULT_MODEL)
     assert "the parent learnt USPS train too: replaying it" in res.stderr, res.stderr[-2000:]
     assert read_metadata(tmp_path / "model.tflite").about["finetune"]["replay_usps"] is True
