@@ -211,4 +211,5 @@ def test_a_meter_takes_its_previous_value_from_mqtt(broker, tmp_path):
         proc.terminate()
         _, err = proc.communicate(timeout=20)
         live.close()
+        print(err[-3000:])  # pytest shows it when the test fails: what the meter said
     assert "'twelve' is not a number" in err
