@@ -127,7 +127,7 @@ def make_photo(
         count = 1 if lone else int(rng.integers(2, 11))
         for _ in range(count):
             i = int(rng.integers(len(digits)))
-            h, hang = _size(int(labels[i]), height, band, uneven, rng)
+            h, hang = _size(int(labels[i]), height, band, uneven, rng, bh)
             patch = pen_digit(digits[i], h, pen)
             ph, pw = patch.shape
             y = int(np.clip(y0 + height + hang - ph + rng.normal(0, height * 0.04), 0, bh - ph))
@@ -156,16 +156,19 @@ def make_photo(
     return with_truth(Scene(image, conditions=conditions), truth, owner)
 
 
-def _size(label: int, height: int, band: float, uneven: bool, rng: np.random.Generator) -> tuple[int, int]:
+def _size(
+    label: int, height: int, band: float, uneven: bool, rng: np.random.Generator, page: int
+) -> tuple[int, int]:
     """A digit's height and how far it hangs below the line: about the line's height; with
     `uneven` sizes anywhere from 0.6 of it up, and a 7, 9 or 4 often with a tail reaching
-    down to half a height below the line (never into the next line)."""
+    down to half a height below the line (never into the next line, nor past the `page`'s
+    height: one line of digits two thirds of the page tall leaves no room for a long tail)."""
     if not uneven:
-        return int(height * rng.uniform(0.85, 1.1)), 0
+        return min(page, int(height * rng.uniform(0.85, 1.1))), 0
     if label in (4, 7, 9) and rng.random() < 0.5:
-        h = int(min(height * rng.uniform(1.3, 1.6), band - 0.15 * height))
+        h = min(page, int(min(height * rng.uniform(1.3, 1.6), band - 0.15 * height)))
         return h, max(0, h - height)
-    return int(height * rng.uniform(0.6, 1.1)), 0
+    return min(page, int(height * rng.uniform(0.6, 1.1))), 0
 
 
 def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
