@@ -234,9 +234,12 @@ class StableReading:
     digits in each) vote if there are at least `votes` of them and at least `agreement` of
     the window. At each digit position the
     digit with the most confidence wins if at least `votes` frames read it and it carries at
-    least `agreement` of the confidence cast there. Anywhere the frames disagree (a digit
-    alternating between frames, a layout not yet settled) the previous stable reading is
-    held: a reading is never taken from one side of an alternation."""
+    least `agreement` of the confidence cast there. Where the layout is not settled (a finger
+    over the page, a number split in one frame) the previous stable reading is held. Where a
+    digit alternates, nothing new is taken from either side, and the previous reading is held
+    only while the frames still lean its way at that position; once most of the confidence
+    there goes to another digit it is withdrawn: holding it would be committing to one side
+    of the alternation, the side that came first."""
 
     def __init__(self, window: int = 5, votes: int = 3, agreement: float = 0.75) -> None:
         if not 1 <= votes <= window:
@@ -260,6 +263,7 @@ class StableReading:
         if count < self.votes or count < self.agreement * len(self.history):
             return self.lines  # the layout itself alternates (a digit split in two, then not): hold
         voters = [f for f in self.history if tuple(map(len, f)) == layout]
+        held = self.lines if tuple(map(len, self.lines)) == layout else None
         reading = []
         for li, length in enumerate(layout):
             text = ""
@@ -272,6 +276,8 @@ class StableReading:
                     seen[digit] += 1
                 best = max(mass, key=mass.__getitem__)
                 if seen[best] < self.votes or mass[best] < self.agreement * sum(mass.values()):
+                    if held is not None and held[li][pos] != best:
+                        self.lines = ()  # the frames disagree here and lean away from the held digit
                     return self.lines  # the frames disagree here: hold
                 text += best
             reading.append(text)

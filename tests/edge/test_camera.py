@@ -91,18 +91,23 @@ def test_source_that_never_opens_is_a_clear_error():
 def test_stable_reading_ignores_flicker():
     s = StableReading(window=5, votes=3)
     seen = [s.update(x) for x in [("12",), ("12",), ("17",), ("12",), ("12",), ("17",), ("17",), ("17",), ("17",)]]
-    assert seen == [(), (), (), ("12",), ("12",), ("12",), ("12",), ("12",), ("17",)]
+    # One 17 is flicker; three in the last five mean the number may be changing: the 12 is
+    # withdrawn (nothing shown) until the 17 has four of five.
+    assert seen == [(), (), (), ("12",), ("12",), ("12",), (), (), ("17",)]
     with pytest.raises(ValueError):
         StableReading(window=3, votes=4)
 
 
 def test_an_alternating_digit_is_held_back_not_guessed():
     """12/17/12/17...: the old whole-reading vote took whichever side had 3 of the last 5;
-    per position, the last digit never has 75% of the votes, so nothing new is committed."""
+    per position, the last digit never has 75% of the votes, so nothing new is committed, and
+    the 12 read before is held only while the frames lean its way (it came first, it is no
+    surer for that: on a generated video that kept a wrong digit for 29 frames)."""
     s = StableReading()
     for lines in [("12",)] * 5:
         s.update(lines)
-    assert [s.update(x) for x in [("17",), ("12",), ("17",), ("17",), ("12",), ("17",)]] == [("12",)] * 6
+    seen = [s.update(x) for x in [("17",), ("12",), ("17",), ("17",), ("12",), ("17",)]]
+    assert seen == [("12",)] * 3 + [()] * 3  # 3 of the last 5 say 7: the 12 is withdrawn, no 17 taken
     fresh = StableReading()
     assert [fresh.update(x) for x in [("12",), ("17",)] * 4] == [()] * 8  # never commits to either
 
