@@ -217,7 +217,14 @@ def _shadow_kernel(marks: list[Mark], cfg: SegmentConfig) -> int | None:
         return None
     if np.count_nonzero((pieces >= typical / 2) & (pieces <= 2 * typical)) < (2 if many else 1):
         return None
-    stroke = stroke_ratio(tight(tallest.ink)[2]) * tallest.box.h
+    patch = tight(tallest.ink)[2]
+    stroke = stroke_ratio(patch) * tallest.box.h
+    otsu = cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
+    if np.count_nonzero(patch > otsu) > cfg.shadow_share * np.count_nonzero(strong):
+        # What stands out of the band is the shadow itself, as wide as the band: the strokes
+        # are the dark pieces', twice their area over their outline's length.
+        outlines = cv2.findContours(strong, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)[0]
+        stroke = 2 * np.count_nonzero(strong) / max(sum(cv2.arcLength(c, True) for c in outlines), 1.0)
     return max(3, round(cfg.digit_kernel * typical), round(cfg.stroke_kernel * stroke))
 
 
