@@ -25,6 +25,9 @@ class SegmentConfig:
     polarity: Polarity = "auto"  # dark ink on light paper, light on dark, or decide per frame
     min_height: int = 10  # px; smaller marks are specks
     min_contrast: int = 40  # ink levels (0..255) a stroke must reach somewhere
+    # where no stroke does, faint ink (a thin pencil) need only reach this, and this many times the noise floor
+    faint_contrast: int = 16
+    faint_snr: float = 3.0
     dim_paper: int = 160  # paper darker than this grey is a dim page: ink need reach only a share of that
     max_width: float = 5.0  # w/h beyond this is a ruled line, not (touching) digits
     find_page: bool = True  # a sheet on a darker desk: read the sheet alone, its paper sets the polarity

@@ -100,14 +100,15 @@ def ink_map(
     return cv2.subtract(bg, gray)
 
 
-def _thresholds(ink: np.ndarray, cfg: SegmentConfig, paper: int = 255) -> tuple[int, int, int]:
+def _thresholds(ink: np.ndarray, cfg: SegmentConfig, paper: int = 255, faint: bool = False) -> tuple[int, int, int]:
     """(noise floor, mark level, clear-ink level) of an ink map.
 
     The noise floor is robust (median + 4 sigma from the MAD): on a clean page it is 0, so a
     mark's faint anti-aliased edge is kept exactly. Marks are regions above 1/`mark_level` of
     the clear-ink level (Otsu, never below `min_contrast` times `paper`/255, the paper's
-    grey) holding at least one clear-ink pixel. All three come from one histogram. `ink`
-    may also be a 1-D sample (the paper of a sheet).
+    grey) holding at least one clear-ink pixel; `faint` ink need only reach `faint_contrast`
+    and `faint_snr` times the noise floor. All three come from one histogram. `ink` may also
+    be a 1-D sample (the paper of a sheet).
     """
     hist = _histogram(ink[::2, ::2] if ink.ndim == 2 and ink.size > 40_000 else ink)
     median = _median(hist)
@@ -115,7 +116,10 @@ def _thresholds(ink: np.ndarray, cfg: SegmentConfig, paper: int = 255) -> tuple[
     deviation[: 256 - median] += hist[median:]
     deviation[1 : median + 1] += hist[:median][::-1]
     noise = int(median + cfg.noise_sigmas * 1.4826 * _median(deviation))  # 1.4826 MAD: one sigma
-    high = max(cfg.min_contrast * paper // 255, _otsu(hist), noise + 2)
+    contrast = cfg.min_contrast * paper // 255
+    if faint:
+        contrast = min(contrast, max(cfg.faint_contrast, int(cfg.faint_snr * noise)))
+    high = max(contrast, _otsu(hist), noise + 2)
     return noise, max(noise + 1, high // cfg.mark_level), high
 
 
@@ -182,11 +186,14 @@ def find_marks(
         if (dim := level if polarity == "dark" else 255 - level) < cfg.dim_paper:
             paper = dim
             marks = _marks(gray, cfg, page, polarity, paper=paper)
+    faint = not marks  # nor that: a thin pencil's faint strokes, clear of a quiet page's noise
+    if faint:
+        marks = _marks(gray, cfg, page, polarity, paper=paper, faint=True)
     # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
     # phone) narrower than the background's square, taken for ink with every digit in it:
     # the background is estimated again on the scale of the digits themselves.
     if marks and (kernel := _shadow_kernel(marks, cfg)):
-        marks = _marks(gray, cfg, page, polarity, kernel, paper)
+        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)
     return marks
 
 
@@ -235,10 +242,12 @@ def _marks(
     polarity: Literal["dark", "light"],
     kernel: int | None = None,
     paper: int = 255,
+    faint: bool = False,
 ) -> list[Mark]:
     """`find_marks` with ink of `polarity`, on a background estimated with a square `kernel`
     px wide (by default from the frame's size), ink reaching `min_contrast` scaled to the
-    `paper`'s grey (ink takes a share of the light: on a dim page, fewer grey levels)."""
+    `paper`'s grey (ink takes a share of the light: on a dim page, fewer grey levels), or
+    with `faint`, the faint ink level (`_thresholds`)."""
     if page is None:
         ink = ink_map(gray, cfg, polarity, kernel)
         inner = None
@@ -250,10 +259,10 @@ def _marks(
         square = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * rim + 1, 2 * rim + 1))
         inner = cv2.erode(page, square, borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
         ink[~inner] = 0
-    noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper)  # of the sheet alone
+    noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper, faint)  # of the sheet alone
     if paper < 255 and noise >= high // cfg.mark_level:  # dim: noise sets the mark level, smooth it away
         ink = cv2.GaussianBlur(ink, (0, 0), 1.0)
-        noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper)
+        noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper, faint)
     mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low
     # Marks and their halos lie inside the box round all ink: label and cut there alone.
     x, y, w, h = cv2.boundingRect(mask)

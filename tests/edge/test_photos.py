@@ -108,6 +108,24 @@ def test_a_wide_shadow_over_thin_strokes_is_not_taken_for_a_stroke(recognizer, m
     assert figures["recall"] >= 0.79 and figures["line_exact"] >= 0.53, figures  # measured 0.817 / 0.579
 
 
+def test_a_thin_pencil_fainter_than_ink_is_read(recognizer, mnist):
+    """A thin pencil line on white paper: its strokes stand 20-30 grey levels below the
+    paper, under the 40 that ink must reach, and the whole page read as nothing. Where no
+    stroke reaches ink's contrast, faint strokes clear of the page's noise are looked for
+    (without: nothing read on any of these pages)."""
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        pencil, x, number = np.zeros((600, 800), np.float32), 60, ""
+        for i in rng.choice(len(mnist.x_test), 5, replace=False):
+            stroke = pen_digit(mnist.x_test[i], 90, 1.6)
+            pencil[250:340, x : x + stroke.shape[1]] = stroke
+            number, x = number + str(mnist.y_test[i]), x + stroke.shape[1] + 40
+        photo = 225 - 28 * cv2.GaussianBlur(pencil, (0, 0), 0.8) + rng.normal(0, 2.0, pencil.shape)
+        assert recognizer.recognize(np.clip(photo, 0, 255).astype(np.uint8)).lines == (number,)
+    blank = np.clip(225 + rng.normal(0, 2.0, (600, 800)), 0, 255).astype(np.uint8)
+    assert recognizer.recognize(blank).lines == ()  # and a quiet page with nothing on it stays empty
+
+
 def test_a_short_digit_beside_a_long_tailed_one_is_read(recognizer, mnist):
     """Uneven handwriting: a 4, 7 or 9 whose tail hangs below the line, beside a digit half
     its height. The short one was attached to the tall one as a broken-off stroke and
