@@ -285,10 +285,10 @@ def _marks(
     # without clear ink are dropped below, and so would be every piece of them.)
     wide = boxes[:, 2] > cfg.weld_width * boxes[:, 3]
     if (welded := np.flatnonzero(_holds_clear_ink(ink, labels, boxes, high, wide))).size:
-        faint = (low + high) // 2
+        midpoint = (low + high) // 2
         for i in welded.tolist():
             where_i = _rows_cols(boxes[i])
-            mask[where_i][(labels[where_i] == i) & (ink[where_i] <= faint)] = 0
+            mask[where_i][(labels[where_i] == i) & (ink[where_i] <= midpoint)] = 0
         labels, boxes = _components(mask)
     # Specks are shorter than a third of the smallest digit or hold fewer than 4 px (an
     # 8-connected piece 4 px long or tall holds at least 4: only shorter ones are counted).

@@ -156,9 +156,7 @@ def make_photo(
     return with_truth(Scene(image, conditions=conditions), truth, owner)
 
 
-def _size(
-    label: int, height: int, band: float, uneven: bool, rng: np.random.Generator, page: int
-) -> tuple[int, int]:
+def _size(label: int, height: int, band: float, uneven: bool, rng: np.random.Generator, page: int) -> tuple[int, int]:
     """A digit's height and how far it hangs below the line: about the line's height; with
     `uneven` sizes anywhere from 0.6 of it up, and a 7, 9 or 4 often with a tail reaching
     down to half a height below the line (never into the next line, nor past the `page`'s
