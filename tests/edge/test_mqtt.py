@@ -23,23 +23,32 @@ TRUTH = " ".join(json.loads((REPO / "samples" / "truth.json").read_text())["vide
 
 
 class Broker:
-    """mosquitto on 127.0.0.1:`port`, anonymous, no persistence; stopped by its process id."""
+    """mosquitto on 127.0.0.1:`port`, anonymous, no persistence, logging to a file; stopped by
+    its process id."""
 
     def __init__(self, folder: Path) -> None:
         self.port = free_port()
         self.conf = folder / "mosquitto.conf"
         self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.log = folder / "mosquitto.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stderr=subprocess.DEVNULL)
+        """Start and wait until it listens. Something else may have taken the free port in the
+        meantime (a Ray worker left by an earlier test): mosquitto then exits, while a
+        connection to the port still succeeds, so its being alive is checked too."""
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stderr=log)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
+                    time.sleep(0.2)  # a mosquitto that could not bind exits at once
+                    if self.proc.poll() is None:
+                        return
+                    break
             time.sleep(0.05)
-        raise TimeoutError("mosquitto did not listen within 10 s")
+        raise TimeoutError(f"mosquitto does not listen on {self.port}: {self.log.read_text()[-2000:]!r}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -53,8 +62,15 @@ def broker(tmp_path):
         if os.environ.get(REQUIRE_DATA):
             pytest.fail("mosquitto is not installed and CI requires it")
         pytest.skip("mosquitto is not installed (Debian: apt-get install mosquitto)")
-    b = Broker(tmp_path)
-    b.start()
+    for attempt in range(3):  # a port taken between choosing it and binding it: another one
+        b = Broker(tmp_path)
+        try:
+            b.start()
+            break
+        except TimeoutError:
+            b.stop()
+            if attempt == 2:
+                raise
     yield b
     b.stop()
 
@@ -136,9 +152,10 @@ def test_discovery_retained_states_and_rate(broker):
     assert live.count.get("test/meter/value", 0) <= 5, live.count
 
 
-def test_last_will_on_kill_and_recovery_after_a_broker_restart(broker):
+def test_last_will_on_kill_and_recovery_after_a_broker_restart(broker, tmp_path):
     live = Listener(broker.port)
-    proc = subprocess.Popen(_camera(broker.port, "--loop"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    logged = (tmp_path / "camera.log").open("w")  # a file, not a pipe nobody reads while it runs
+    proc = subprocess.Popen(_camera(broker.port, "--loop"), stdout=subprocess.DEVNULL, stderr=logged)
     try:
         live.wait_for("test/status", "online")
         live.wait_for("test/meter/value", TRUTH)
@@ -156,6 +173,8 @@ def test_last_will_on_kill_and_recovery_after_a_broker_restart(broker):
         if proc.poll() is None:
             proc.kill()
         live.close()
+        logged.close()
+        print((tmp_path / "camera.log").read_text()[-3000:])  # shown when the test fails
 
 
 @pytest.mark.parametrize(
