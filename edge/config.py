@@ -84,6 +84,7 @@ class RecognizerConfig:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     min_confidence: float = 0.35  # digits less probable than this are guesses between digits: dropped
     in_number_none: float = 0.97  # a doubtful mark inside a number is read unless P(not a digit) is above this
+    tall_one: float = 4.0  # a 1 this many times the others' median height (two or more) is an edge or a shadow's rim
     doubts: bool = False  # report the marks the model doubted (Recognition.doubts), for --collect
     doubt_confidence: float = 0.9  # a digit read less surely than this is a doubt, worth collecting for a label...
     doubt_band: float = 0.25  # ...and so is a mark turned away with P(not a digit) this close to the threshold

@@ -191,7 +191,7 @@ class Recognizer:
                 rejected.append(piece)
         sure_boxes = [d.box for d, _ in sure]
         in_number = [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]
-        kept = {id(d): (d, piece) for d, piece in sure + in_number}
+        kept = {id(d): (d, piece) for d, piece in _without_outsized_ones(sure + in_number, cfg.tall_one)}
         lines = group_lines([d for d, _ in kept.values()])  # in the view, where rows run level
         ordered = [kept[id(d)] for line in lines for d in line]
         digits = tuple(Digit(_frame_box(piece.mark, view, d.box), d.label, d.confidence) for d, piece in ordered)
@@ -354,6 +354,20 @@ def _doubt(why: str, piece: Piece, view: View) -> Doubt:
     return Doubt(
         why, _frame_box(piece.mark, view), piece.input, p.digit, p.conditional_probability, p.label, p.none_probability
     )
+
+
+def _without_outsized_ones(read: list[tuple[Digit, Piece]], factor: float) -> list[tuple[Digit, Piece]]:
+    """The digits read but a 1 over `factor` times as tall as the median of two or more others:
+    a straight dark edge many digits tall is a sheet's edge or a shadow's rim, not a digit."""
+    heights = [d.box.h for d, _ in read]
+    if len(heights) < 3:
+        return read
+    out = []
+    for i, (d, piece) in enumerate(read):
+        if d.label == 1 and d.box.h > factor * statistics.median(heights[:i] + heights[i + 1 :]):
+            continue
+        out.append((d, piece))
+    return out
 
 
 def in_a_number(box: Box, sure: list[Box]) -> bool:
