@@ -63,13 +63,22 @@ def prepare(ink: np.ndarray) -> np.ndarray:
 
 def stroke_ratio(patch: np.ndarray) -> float:
     """Stroke width over the height of a tight ink patch (the height: a mark of several
-    touching digits is as tall as one): twice the ink's area over its outline's length (a
-    stroke of length l and width s has area l*s and outline 2l), on the ink above Otsu's
-    threshold (so a blurred edge or a grey halo does not count as stroke)."""
-    ink = (patch > cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]).astype(np.uint8)
-    outlines, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    touching digits is as tall as one), on the ink above Otsu's threshold (so a blurred
+    edge or a grey halo does not count as stroke)."""
+    return stroke_width(above_otsu(patch)) / float(patch.shape[0])
+
+
+def above_otsu(patch: np.ndarray) -> np.ndarray:
+    """The 0/1 mask of a patch's pixels above its Otsu threshold."""
+    return (patch > cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]).astype(np.uint8)
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """The strokes' width in px of a 0/1 uint8 mask: twice its area over its outlines' length
+    (a stroke of length l and width s has area l*s and outline 2l)."""
+    outlines, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     length = float(sum(cv2.arcLength(c, True) for c in outlines))
-    return 2.0 * float(ink.sum()) / max(length, 1.0) / float(patch.shape[0])
+    return 2.0 * float(mask.sum()) / max(length, 1.0)
 
 
 def even_stroke(ink: np.ndarray, floor: float, target: float) -> np.ndarray:

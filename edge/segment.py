@@ -36,7 +36,7 @@ from digitedge.edge.config import Polarity, SegmentConfig
 from digitedge.edge.data import Box
 from digitedge.edge.images import to_gray
 from digitedge.edge.page import find_page
-from digitedge.edge.preprocess import stroke_ratio, tight
+from digitedge.edge.preprocess import above_otsu, stroke_width, tight
 
 __all__ = ["FIND", "Mark", "Polarity", "SegmentConfig", "find_marks", "ink_map", "sheet"]
 MANY_CONTOURS = 5000  # more than this: component boxes from OpenCV's statistics (same boxes, faster)
@@ -225,13 +225,11 @@ def _shadow_kernel(marks: list[Mark], cfg: SegmentConfig) -> int | None:
     if np.count_nonzero((pieces >= typical / 2) & (pieces <= 2 * typical)) < (2 if many else 1):
         return None
     patch = tight(tallest.ink)[2]
-    stroke = stroke_ratio(patch) * tallest.box.h
-    otsu = cv2.threshold(patch, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
-    if np.count_nonzero(patch > otsu) > cfg.shadow_share * np.count_nonzero(strong):
-        # What stands out of the band is the shadow itself, as wide as the band: the strokes
-        # are the dark pieces', twice their area over their outline's length.
-        outlines = cv2.findContours(strong, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)[0]
-        stroke = 2 * np.count_nonzero(strong) / max(sum(cv2.arcLength(c, True) for c in outlines), 1.0)
+    above = above_otsu(patch)
+    if np.count_nonzero(above) > cfg.shadow_share * np.count_nonzero(strong):
+        stroke = stroke_width(strong)  # what stands out is the shadow itself, as wide as the band
+    else:
+        stroke = stroke_width(above) / float(patch.shape[0]) * tallest.box.h  # `stroke_ratio`, in px
     return max(3, round(cfg.digit_kernel * typical), round(cfg.stroke_kernel * stroke))
 
 

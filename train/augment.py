@@ -158,6 +158,9 @@ NUISANCES = {
 }
 
 
+NUISANCE_SEED = 11  # added to a run's seed: the images of its per-nuisance figures (fit.evaluate)
+
+
 def nuisance_batch(images: np.ndarray, seed: int, name: str) -> np.ndarray:
     """Prepared inputs of raw MNIST images under one named nuisance only."""
     rng = np.random.default_rng(seed)

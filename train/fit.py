@@ -170,7 +170,9 @@ def evaluate(
         out["usps_digit_accuracy"] = float((usps_probs[:, :10].argmax(axis=1) == usps_test[1]).mean())
     if by_nuisance:
         out["accuracy_by_nuisance"] = {
-            name: float((classes(augment.nuisance_batch(raw_test, seed + 11, name)) == data.y_test).mean())
+            name: float(
+                (classes(augment.nuisance_batch(raw_test, seed + augment.NUISANCE_SEED, name)) == data.y_test).mean()
+            )
             for name in augment.NUISANCES
         }
     if open_set:

@@ -161,12 +161,15 @@ def _size(label: int, height: int, band: float, uneven: bool, rng: np.random.Gen
     `uneven` sizes anywhere from 0.6 of it up, and a 7, 9 or 4 often with a tail reaching
     down to half a height below the line (never into the next line, nor past the `page`'s
     height: one line of digits two thirds of the page tall leaves no room for a long tail)."""
+    tail = False
     if not uneven:
-        return min(page, int(height * rng.uniform(0.85, 1.1))), 0
-    if label in (4, 7, 9) and rng.random() < 0.5:
-        h = min(page, int(min(height * rng.uniform(1.3, 1.6), band - 0.15 * height)))
-        return h, max(0, h - height)
-    return min(page, int(height * rng.uniform(0.6, 1.1))), 0
+        h = int(height * rng.uniform(0.85, 1.1))
+    elif tail := label in (4, 7, 9) and rng.random() < 0.5:
+        h = int(min(height * rng.uniform(1.3, 1.6), band - 0.15 * height))
+    else:
+        h = int(height * rng.uniform(0.6, 1.1))
+    h = min(h, page)
+    return h, max(0, h - height) if tail else 0
 
 
 def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:

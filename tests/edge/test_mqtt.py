@@ -34,9 +34,9 @@ class Broker:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        """Start and wait until it listens. Something else may have taken the free port in the
-        meantime (a Ray worker left by an earlier test): mosquitto then exits, while a
-        connection to the port still succeeds, so its being alive is checked too."""
+        """Start and wait until it listens. Another process may have taken the free port in
+        the meantime: mosquitto then exits, while a connection to the port still succeeds,
+        so its being alive is checked too."""
         with self.log.open("a") as log:
             self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stderr=log)
         deadline = time.monotonic() + 10
