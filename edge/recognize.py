@@ -168,7 +168,7 @@ class Recognizer:
         if not pieces:
             pieces.append(Mark(Box(0, 0, view.gray.shape[1], view.gray.shape[0]), ink_map(view.gray, self.segment)))
         try:
-            batch, preds = self._classify(pieces)
+            batch, preds = self._classify(pieces, self.config.second_look)
         except ValueError:  # a blank image: no ink at all
             return Recognition(*view.frame_size, (), ()), []
         best = max(range(len(preds)), key=lambda i: preds[i].digit_probability)
@@ -181,7 +181,7 @@ class Recognizer:
         marks = find_marks(view.gray, self.segment, page=view.page)
         sure, doubtful, rejected = [], [], []  # (digit, the piece it was read from); pieces
         cfg = self.config
-        for piece in (piece for candidates in self.read(marks) for piece in candidates.best(cfg)):
+        for piece in self._second_look([piece for candidates in self.read(marks) for piece in candidates.best(cfg)]):
             p = piece.prediction
             if p.label is not None and p.confidence >= cfg.min_confidence:
                 sure.append((Digit(ink_box(piece.mark), p.label, p.confidence), piece))
@@ -247,17 +247,37 @@ class Recognizer:
         pieces = iter(self._pieces([p for s in splits for p in s.pieces]))
         return [Candidates(tuple(next(pieces) for _ in s.pieces), s.options) for s in splits]
 
+    def _second_look(self, pieces: list[Piece]) -> list[Piece]:
+        """The pieces chosen to be read, those the model is unsure of read again by
+        `Classifier.shifted_probabilities`: after the cuts are chosen, so it settles which
+        digit a piece is (and whether it is one), never where a mark is cut."""
+        unsure = [i for i, p in enumerate(pieces) if _top(p.prediction) < self.config.second_look]
+        if not unsure:
+            return pieces
+        batch = np.stack([pieces[i].input for i in unsure])[..., None]
+        again = self.classifier.read_again(batch)
+        out = list(pieces)
+        for i, prediction in zip(unsure, again):
+            out[i] = dataclasses.replace(pieces[i], prediction=prediction)
+        return out
+
     def _pieces(self, marks: list[Mark]) -> list[Piece]:
         """Marks with their model inputs and predictions, in one interpreter call."""
         batch, preds = self._classify(marks)
         return [Piece(m, batch[i, :, :, 0], p) for i, (m, p) in enumerate(zip(marks, preds))]
 
-    def _classify(self, pieces: list[Mark]) -> tuple[np.ndarray, list[Prediction]]:
-        """Model inputs of the pieces and their predictions, in one interpreter call."""
+    def _classify(self, pieces: list[Mark], second_look: float = 0.0) -> tuple[np.ndarray, list[Prediction]]:
+        """Model inputs of the pieces and their predictions, in one interpreter call (and one
+        more for those less sure than `second_look`)."""
         floor, target = self.config.stroke_floor, self.config.stroke_target
         inputs = [prepare(even_stroke(p.ink, floor, target)) for p in pieces]
         batch = np.stack(inputs)[..., None] if inputs else np.empty((0, SIZE, SIZE, 1), np.uint8)
-        return batch, self.classifier.classify(batch)
+        return batch, self.classifier.classify(batch, second_look)
+
+
+def _top(p: Prediction) -> float:
+    """The model's top probability for a piece, whichever class it is."""
+    return max(p.digit_probability, p.none_probability)
 
 
 def _shifted(option: Option, k: int) -> Option:

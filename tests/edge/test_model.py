@@ -127,3 +127,30 @@ def test_old_reject_threshold_is_refused_with_a_way_out(model_copy):
     _edit(model_copy, reject_threshold=0.0)
     with pytest.raises(ModelError, match="convert the model again"):
         Classifier(model_copy)
+
+
+def test_a_second_look_reads_more_digits_of_both_populations_right(mnist, usps):
+    """Unsure digits read again shifted a pixel each diagonal way: on all of MNIST test and
+    USPS test, as the device decides, more right than with one look (bench/second_look.py:
+    MNIST 99.31% -> 99.46%, USPS 97.11% -> 97.71%), and sure digits are never read again."""
+    from digitedge.edge.preprocess import prepare_batch
+    from digitedge.train.data import load_usps
+
+    u = load_usps(usps)
+    clf = Classifier()
+    sets = ((prepare_data(mnist, 0, 10, None).x_test, mnist.y_test, 0.001), (prepare_batch(u.x_test), u.y_test, 0.004))
+    for x, y, gain in sets:
+        once = np.array([p.label for p in clf.classify(x)])
+        twice = np.array([p.label for p in clf.classify(x, second_look=0.99)])
+        assert (twice == y).mean() >= (once == y).mean() + gain
+        sure = clf.probabilities(x).max(axis=1) >= 0.99
+        assert np.array_equal(once[sure], twice[sure])
+
+
+def test_the_second_look_is_the_mean_of_five_placements(mnist):
+    x = prepare_data(mnist, 0, 10, 8).x_test
+    clf = Classifier()
+    moved = [np.roll(np.roll(x, dy, axis=1), dx, axis=2) for dx, dy in ((0, 0), (1, 1), (-1, -1), (-1, 1), (1, -1))]
+    logs = np.mean([np.log(clf.probabilities(m) + 1e-9) for m in moved], axis=0)  # MNIST's margins: rolling fills black
+    expected = np.exp(logs) / np.exp(logs).sum(axis=1, keepdims=True)
+    assert np.allclose(clf.shifted_probabilities(x), expected, atol=1e-5)
