@@ -46,6 +46,7 @@ class SegmentConfig:
     # the median dark piece's inside that band; then the background's square is...
     digit_kernel: float = 0.6  # ...this share of the digits' height...
     stroke_kernel: float = 3.0  # ...and at least this many times the band's stroke width
+    bold_stroke: float = 2.0  # a square under this many strokes wide hollows them: again, `stroke_kernel` wide
     shadow_share: float = 4.0  # ...measured on its dark pieces when its ink above Otsu is this many times theirs
     # thresholds: noise floor = median + this many robust sigmas of the ink map
     noise_sigmas: float = 4.0

@@ -91,8 +91,7 @@ def ink_map(
     h, w = gray.shape
     step = max(1, min(h, w) // cfg.background_px)  # background is smooth: estimate it on a small copy
     small = cv2.resize(gray, (max(1, w // step), max(1, h // step)), interpolation=cv2.INTER_AREA) if step > 1 else gray
-    # wider than the thickest stroke we expect
-    k = max(15 // step, min(small.shape) // cfg.background_kernel if kernel is None else -(-kernel // step)) | 1
+    k = _small_kernel(gray.shape, cfg, kernel)  # wider than the strokes
     # Closing (max then min filter) erases dark strokes but follows shadow edges.
     bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     if step > 1:
@@ -194,7 +193,39 @@ def find_marks(
     # the background is estimated again on the scale of the digits themselves.
     if marks and (kernel := _shadow_kernel(marks, cfg)):
         marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)
+    # Strokes as wide as the background's square (a bold digit filling a crop or a form
+    # cell) are taken for background and hollowed out: again with a square wide enough.
+    elif marks and (kernel := _bold_kernel(gray, marks, cfg, polarity)):
+        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)
     return marks
+
+
+def _bold_kernel(gray: np.ndarray, marks: list[Mark], cfg: SegmentConfig, polarity: str) -> int | None:
+    """The background's square for a second look when the tallest mark's strokes, measured
+    on the grey frame itself (the ink map has hollowed them), are wider than 1/`bold_stroke`
+    of the square the ink map used, else None: `stroke_kernel` strokes wide."""
+    box = max(marks, key=lambda m: m.box.h).box
+    patch = gray[box.y : box.y + box.h, box.x : box.x + box.w]
+    stroke = stroke_width(above_otsu(patch if polarity == "light" else 255 - patch))
+    if cfg.bold_stroke * stroke <= background_kernel(gray.shape, cfg):
+        return None
+    return round(cfg.stroke_kernel * stroke)
+
+
+def background_kernel(shape: tuple[int, ...], cfg: SegmentConfig, kernel: int | None = None) -> int:
+    """The width in px of the square `ink_map` estimates the background with in a frame of
+    `shape`: `kernel`, or by default 1/`background_kernel` of its shorter side (at least 15)."""
+    h, w = shape[:2]
+    step = max(1, min(h, w) // cfg.background_px)
+    return step * _small_kernel(shape, cfg, kernel)
+
+
+def _small_kernel(shape: tuple[int, ...], cfg: SegmentConfig, kernel: int | None) -> int:
+    """That square's width on the small copy `ink_map` works on (odd)."""
+    h, w = shape[:2]
+    step = max(1, min(h, w) // cfg.background_px)
+    small = min(max(1, w // step), max(1, h // step))
+    return max(15 // step, small // cfg.background_kernel if kernel is None else -(-kernel // step)) | 1
 
 
 def _paper_level(gray: np.ndarray, page: np.ndarray | None) -> int:

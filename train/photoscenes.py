@@ -11,7 +11,8 @@ differ, and each difference here was seen on real photos the recognizer missed:
 - uneven sizes: small round 0s beside tall digits, and 7s, 9s and 4s whose long tails hang
   below the line, so a short digit stands next to one twice its height;
 - exposure: dim and underexposed photos, vignetting, a shadow across the page, noise;
-- lone digits (a crop, a form cell) and photos of 2 to 12 megapixels.
+- lone digits on a page, and photos of 2 to 12 megapixels;
+- a digit filling a small crop or form cell (`make_cell`), its pen up to a bold marker.
 
 Only numpy and OpenCV. `python -m digitedge.train.scenes --score N` reports this tier as "photo".
 """
@@ -243,6 +244,33 @@ def _camera(
     decoded = cv2.imdecode(enc, cv2.IMREAD_COLOR)
     assert decoded is not None, "OpenCV decodes the JPEG it just encoded"
     return decoded, owner, shot
+
+
+def make_cell(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Scene:
+    """One digit filling a small crop, as a form cell or a cut-out digit is: 40 to 128 px,
+    the digit 55-85% of the crop's height, its pen from a ballpoint to a bold marker (a
+    quarter of the digit's height), sometimes with the cell's border in the frame."""
+    size = int(rng.integers(40, 129))
+    H, W = size, int(size * rng.uniform(0.8, 1.3))
+    height = int(H * rng.uniform(0.55, 0.85))
+    i = int(rng.integers(len(digits)))
+    pen = max(1.0, height * float(rng.choice([rng.uniform(0.04, 0.1), rng.uniform(0.1, 0.25)])))
+    patch = pen_digit(digits[i], height, pen)[:, : W - 2]
+    ph, pw = patch.shape
+    y, x = int(rng.integers(1, H - ph)), int(rng.integers(1, max(2, W - pw)))
+    alpha = np.zeros((H, W), np.float32)
+    alpha[y : y + ph, x : x + pw] = patch
+    owner = np.where(alpha > 0.3, 1, 0).astype(np.int32)
+    paper = rng.uniform(150, 250)
+    border = rng.random() < 0.3
+    if border:  # the cell's printed border, cut through by the crop
+        cv2.rectangle(alpha, (0, 0), (W - 1, H - 1), 0.6, max(1, size // 40))
+    ink = rng.uniform(0.6, 0.95) * paper
+    shade = paper - ink * alpha + rng.normal(0, rng.uniform(1, 6), (H, W))
+    gray = cv2.GaussianBlur(np.clip(shade, 0, 255).astype(np.uint8), (0, 0), rng.uniform(0.3, 0.8))
+    conditions: dict[str, object] = {"cell": size, "pen": round(pen / height, 2), "border": border}
+    scene = Scene(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), conditions=conditions)
+    return with_truth(scene, [(0, int(labels[i]))], owner)
 
 
 def photo_stream(digits: np.ndarray, labels: np.ndarray, seed: int, size: tuple[int, int] | None = None):

@@ -29,7 +29,7 @@ from digitedge.edge.recognize import Recognizer
 from digitedge.edge.segment import SegmentConfig
 from digitedge.edge.view import look
 from digitedge.train.photos import evaluate, load
-from digitedge.train.photoscenes import pen_digit, photo_stream
+from digitedge.train.photoscenes import make_cell, pen_digit, photo_stream
 from digitedge.train.scenes import make_scene, score
 
 N = 60
@@ -226,20 +226,35 @@ def test_a_gap_wide_for_this_writer_ends_a_number():
 
 
 def test_usps_digits_of_other_writers_floor(recognizer, usps):
-    """USPS test digits, each alone on paper (the first 600): read as that digit. With
-    --expect one every image gets its most probable digit; by default the not-a-digit
-    rejection turns some away. The bundled model learnt USPS train beside MNIST, its
-    rejection calibrated on both populations; the model before, on MNIST alone, reads
-    0.985 / 0.967 of these."""
+    """USPS test digits (all 2,007), each alone on paper: read as that digit. With --expect
+    one every image gets its most probable digit; by default the not-a-digit rejection turns
+    some away. The bundled model learnt USPS train beside MNIST, its rejection calibrated on
+    both populations (0.982 / 0.971 then); the second look at unsure digits and the bold
+    look at strokes as wide as the background's square brought it to 0.985 / 0.977, over
+    the 0.975 the real-photo issue asks for."""
     data = np.load(usps)
     test = data["split"] == "test"
     pages = []
-    for img in data["x"][test][:600]:
+    for img in data["x"][test]:
         page = np.full((160, 160), 255, np.uint8)
         page[48:112, 48:112] = 255 - cv2.resize(img, (64, 64), interpolation=cv2.INTER_LINEAR)
         pages.append(page)
-    labels = data["y"][test][:600]
+    labels = data["y"][test]
     one = Recognizer(expect="one")
     right_one = np.mean([one.recognize(p).digits[0].label == y for p, y in zip(pages, labels)])
     right_any = np.mean([[d.label for d in recognizer.recognize(p).digits] == [y] for p, y in zip(pages, labels)])
-    assert right_one >= 0.975 and right_any >= 0.97, (right_one, right_any)  # 0.987 / 0.980 (all: 0.982 / 0.971)
+    assert right_one >= 0.98 and right_any >= 0.975, (right_one, right_any)
+
+
+def test_a_bold_digit_filling_its_crop_is_read(mnist):
+    """Form cells and cut-out digits (`make_cell`): a bold marker's strokes as wide as the
+    background's square were taken for paper and hollowed out; the segmenter measures them
+    on the grey crop and looks again with a square wide enough (bold pens read by --expect
+    one: 0.74 without, 0.92 with; by default 0.58 and 0.78)."""
+    rng = np.random.default_rng(3)
+    cells = [c for c in (make_cell(mnist.x_test, mnist.y_test, rng) for _ in range(300)) if c.conditions["pen"] >= 0.1]
+    right = {}
+    for bold in (2.0, 0.0):
+        one = Recognizer(expect="one", segment=SegmentConfig(bold_stroke=bold))
+        right[bold] = np.mean([[d.label for d in one.recognize(c.image).digits] == c.labels for c in cells])
+    assert right[2.0] >= 0.88 and right[2.0] >= right[0.0] + 0.1, right
