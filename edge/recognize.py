@@ -117,7 +117,15 @@ class Recognizer:
         rotate = _checked(cfg.rotate if rotate is None else rotate)
         H, W = gray.shape
         if H * W <= cfg.work_pixels:
-            return self._read_gray(gray, rotate)
+            result, inputs = self._read_gray(gray, rotate)
+            height = statistics.median(d.box.h for d in result.digits) if result.digits else 0
+            # Digits this small (a page far from a webcam, small handwriting) are read again
+            # enlarged to `fine_height`, as far as `work_pixels` allows: strokes of a few px
+            # and 0s written as small o's come out where the model can read them.
+            finer = min(cfg.fine_height / height, math.sqrt(cfg.work_pixels / (H * W))) if height else 1.0
+            if height >= cfg.min_work_height or finer < cfg.min_enlarge:
+                return result, inputs
+            return self._read_scaled(gray, finer, rotate)
         # A big photo is read at a working size first; if its digits come out small there,
         # again where they are `fine_height` px tall (or at full size). Boxes come back to the frame.
         scale = math.sqrt(cfg.work_pixels / (H * W))
@@ -131,9 +139,10 @@ class Recognizer:
         return self._read_gray(gray, rotate) if finer >= 1 else self._read_scaled(gray, finer, rotate)
 
     def _read_scaled(self, gray: np.ndarray, scale: float, rotate: Rotation) -> tuple[Recognition, list[np.ndarray]]:
-        """Read a grey frame resized by `scale` (< 1); boxes in the frame's own pixels."""
+        """Read a grey frame resized by `scale`; boxes in the frame's own pixels."""
         H, W = gray.shape
-        small = cv2.resize(gray, (max(1, round(W * scale)), max(1, round(H * scale))), interpolation=cv2.INTER_AREA)
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        small = cv2.resize(gray, (max(1, round(W * scale)), max(1, round(H * scale))), interpolation=interpolation)
         result, inputs = self._read_gray(small, rotate)
         return result.scaled(W / small.shape[1], W, H), inputs
 

@@ -12,16 +12,20 @@ differ, and each difference here was seen on real photos the recognizer missed:
   below the line, so a short digit stands next to one twice its height;
 - exposure: dim and underexposed photos, vignetting, a shadow across the page, noise;
 - lone digits on a page, and photos of 2 to 12 megapixels;
-- a digit filling a small crop or form cell (`make_cell`), its pen up to a bold marker.
+- a digit filling a small crop or form cell (`make_cell`), its pen up to a bold marker;
+- a page far from the camera or seen by a low-resolution one (`farther`): digits 14-22 px.
 
 Only numpy and OpenCV. `python -m digitedge.train.scenes --score N` reports this tier as "photo".
 """
 
 from __future__ import annotations
 
+import statistics
+
 import cv2
 import numpy as np
 
+from digitedge.edge.data import Box
 from digitedge.train.scenes import Scene, with_truth
 
 INKS = {"black": (40, 35, 30), "blue": (150, 70, 25), "pencil": (110, 110, 110)}  # BGR of full ink
@@ -271,6 +275,18 @@ def make_cell(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator) 
     conditions: dict[str, object] = {"cell": size, "pen": round(pen / height, 2), "border": border}
     scene = Scene(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), conditions=conditions)
     return with_truth(scene, [(0, int(labels[i]))], owner)
+
+
+def farther(scene: Scene, digit_px: float) -> Scene:
+    """The same page from further away, or through a low-resolution camera: the photo shrunk
+    until its digits are `digit_px` tall (their median), boxes with it. Unchanged if they
+    are that small already."""
+    f = digit_px / statistics.median(b.h for b in scene.boxes) if scene.boxes else 1.0
+    if f >= 1:
+        return scene
+    image = cv2.resize(scene.image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    boxes = [Box(round(b.x * f), round(b.y * f), max(1, round(b.w * f)), max(1, round(b.h * f))) for b in scene.boxes]
+    return Scene(image, boxes, list(scene.labels), list(scene.lines), {**scene.conditions, "digit_px": round(digit_px)})
 
 
 def photo_stream(digits: np.ndarray, labels: np.ndarray, seed: int, size: tuple[int, int] | None = None):

@@ -29,7 +29,7 @@ from digitedge.edge.recognize import Recognizer
 from digitedge.edge.segment import SegmentConfig
 from digitedge.edge.view import look
 from digitedge.train.photos import evaluate, load
-from digitedge.train.photoscenes import make_cell, pen_digit, photo_stream
+from digitedge.train.photoscenes import farther, make_cell, pen_digit, photo_stream
 from digitedge.train.scenes import make_scene, score
 
 N = 60
@@ -258,3 +258,16 @@ def test_a_bold_digit_filling_its_crop_is_read(mnist):
         one = Recognizer(expect="one", segment=SegmentConfig(bold_stroke=bold))
         right[bold] = np.mean([[d.label for d in one.recognize(c.image).digits] == c.labels for c in cells])
     assert right[2.0] >= 0.88 and right[2.0] >= right[0.0] + 0.1, right
+
+
+def test_small_digits_of_a_far_page_are_read_enlarged(photos):
+    """Photo-like pages shrunk until their digits are 14-22 px tall (a page far from a
+    webcam, small handwriting): a frame whose digits come out under 24 px is read again
+    enlarged to 32 px, where thin strokes and 0s written as small o's can be read. Without:
+    recall 0.940, lines 0.760 exact; with: 0.981 and 0.846 (precision 0.989 -> 0.979)."""
+    rng = np.random.default_rng(0)
+    scenes = [farther(s, rng.uniform(14, 22)) for s in photos if len(s.boxes) >= 2]
+    got = {me: score(Recognizer(min_enlarge=me).recognize, scenes) for me in (1.2, 100.0)}
+    with_, without = got[1.2], got[100.0]
+    assert with_["line_exact"] >= 0.8 and with_["line_exact"] >= without["line_exact"] + 0.05, got
+    assert with_["recall"] >= without["recall"] + 0.02 and with_["precision"] >= 0.95, got
