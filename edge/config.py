@@ -114,9 +114,7 @@ class RecognizerConfig:
     work_pixels: int = 1_300_000  # bigger frames are read at this size first (a 12 MP photo: 1/3 each side)
     min_work_height: int = 24  # px: digits this tall at the working size are read there...
     fine_height: int = 32  # ...smaller ones again where they are this tall, or at full size
-    min_enlarge: float = (
-        1.2  # a smaller frame whose digits are under `min_work_height` is read enlarged, by at least this
-    )
+    min_enlarge: float = 1.2  # smaller frames with digits under `min_work_height`: enlarged, by at least this
     fine_pixels: int = 13_000_000  # a frame where nothing was read at the working size: again on at most this
     rotate: Rotation = 0  # degrees counter-clockwise to turn each image, or "auto": the surest of four
     expect: Expect = "any"  # any number of digits, or "one" per image (a crop, a form cell)

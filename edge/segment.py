@@ -212,12 +212,11 @@ def _bold_kernel(gray: np.ndarray, marks: list[Mark], cfg: SegmentConfig, polari
     return round(cfg.stroke_kernel * stroke)
 
 
-def background_kernel(shape: tuple[int, ...], cfg: SegmentConfig, kernel: int | None = None) -> int:
-    """The width in px of the square `ink_map` estimates the background with in a frame of
-    `shape`: `kernel`, or by default 1/`background_kernel` of its shorter side (at least 15)."""
+def background_kernel(shape: tuple[int, ...], cfg: SegmentConfig) -> int:
+    """The width in px of the square `ink_map` estimates the background with by default in
+    a frame of `shape`: 1/`background_kernel` of its shorter side (at least 15)."""
     h, w = shape[:2]
-    step = max(1, min(h, w) // cfg.background_px)
-    return step * _small_kernel(shape, cfg, kernel)
+    return max(1, min(h, w) // cfg.background_px) * _small_kernel(shape, cfg, None)
 
 
 def _small_kernel(shape: tuple[int, ...], cfg: SegmentConfig, kernel: int | None) -> int:
