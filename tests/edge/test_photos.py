@@ -10,7 +10,8 @@ new draw is harder: the floors were measured again on it (the figures beside the
 figures without are the old draw's, but for the second look's. A sheet running out of the
 frame left a sliver of desk along the frame's edge, read as a 1 (desk precision 0.946
 without cutting the sheet's mask at the frame). The figures beside the floors
-are the bundled model's (MNIST and USPS writers). The real photos are the dev set: a smoke
+are the bundled model's (MNIST and USPS writers), with the second look and small digits
+read enlarged (which cost the desk precision one scene: 0.970 -> 0.960). The real photos are the dev set: a smoke
 test, not a target.
 """
 
@@ -53,16 +54,16 @@ def photos(mnist):
             "all",
             lambda s: True,
             {"recall": 0.88, "precision": 0.93, "line_exact": 0.68},
-        ),  # measured 0.925 / 0.979 / 0.772
-        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.8, "precision": 0.95}),  # 0.853 / 0.970
+        ),  # measured 0.923 / 0.977 / 0.789
+        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.8, "precision": 0.95}),  # 0.849 / 0.960
         (
             "ruled or grid paper",
             lambda s: s.conditions["paper"] != "plain",
             {"recall": 0.82, "precision": 0.92},
-        ),  # 0.875 / 0.959
+        ),  # 0.870 / 0.954
         ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.82}),  # 0.876
-        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.7, "line_exact": 0.45}),  # 0.789 / 0.548
-        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.82}),  # 0.981
+        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.7, "line_exact": 0.45}),  # 0.781 / 0.613
+        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.82}),  # 0.986
     ],
 )
 def test_photo_like_floor(recognizer, photos, condition, pick, floors):
@@ -85,7 +86,7 @@ def test_a_band_of_shadow_across_the_page_hides_no_digit(recognizer, mnist):
     it (without reading the background again at the digits' scale: recall 0.78, lines 0.57)."""
     shadowed = _drawn(mnist, 2031, lambda s: s.conditions["shadow"] and not s.conditions["lone"])
     figures = score(recognizer.recognize, shadowed)
-    assert figures["recall"] >= 0.85 and figures["line_exact"] >= 0.7, figures  # measured 0.896 / 0.8
+    assert figures["recall"] >= 0.85 and figures["line_exact"] >= 0.7, figures  # measured 0.912 / 0.8
 
 
 def test_a_lone_digit_or_a_few_in_a_band_of_shadow_are_read(recognizer, mnist):
@@ -105,7 +106,7 @@ def test_a_wide_shadow_over_thin_strokes_is_not_taken_for_a_stroke(recognizer, m
     pieces when the shadow dominates (without: recall 0.747, lines 0.474)."""
     pick = lambda s: s.conditions["shadow"] and s.conditions["pen"] != "marker" and not s.conditions["lone"]  # noqa: E731
     figures = score(recognizer.recognize, _drawn(mnist, 2027, pick, size=(1600, 1200)))
-    assert figures["recall"] >= 0.79 and figures["line_exact"] >= 0.53, figures  # measured 0.817 / 0.579
+    assert figures["recall"] >= 0.79 and figures["line_exact"] >= 0.53, figures  # measured 0.828 / 0.605
 
 
 def test_a_thin_pencil_fainter_than_ink_is_read(recognizer, mnist):
