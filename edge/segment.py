@@ -325,8 +325,12 @@ def _marks(
     # digit, and its box would swallow every digit in the merging below.
     if cfg.frame_edge:
         x0, y0 = boxes[:, 0] + origin[0], boxes[:, 1] + origin[1]
-        at_edge = (x0 == 0) | (y0 == 0) | (x0 + boxes[:, 2] == W) | (y0 + boxes[:, 3] == H)
+        sides = (x0 == 0) | (x0 + boxes[:, 2] == W)
+        at_edge = sides | (y0 == 0) | (y0 + boxes[:, 3] == H)
         sized &= ~(at_edge & ((boxes[:, 2] > W / cfg.edge_span) | (boxes[:, 3] > H / cfg.edge_span)))
+        # So is a sliver a pixel or two wide along a side (a crop's dark rim, turned and
+        # enlarged); one as flat along the top or bottom is under `min_height` anyway.
+        sized &= ~(sides & (boxes[:, 2] <= cfg.edge_sliver))
     strong = _holds_clear_ink(ink, labels, boxes, high, sized)
     comps = [
         (i, Box(*boxes[i].tolist()))

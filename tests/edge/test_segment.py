@@ -45,3 +45,20 @@ def test_marks_at_the_frame_edges_keep_their_ink_and_place():
     for m in marks:
         b = m.box
         assert np.array_equal(m.ink, 255 - page[b.y : b.y + b.h, b.x : b.x + b.w])
+
+
+def test_a_sliver_lying_along_the_frame_edge_is_no_mark():
+    """A crop's dark rim, a pixel or two wide along the frame's side and too short for the
+    long-trace rule, was read as a 1 once the frame was turned and enlarged. Flush against
+    the side it is dropped; the same stroke a few pixels in is a mark."""
+    from digitedge.edge.config import SegmentConfig
+
+    def page(gap: int) -> np.ndarray:
+        p = np.full((200, 300), 255, np.uint8)
+        p[80:110, gap : gap + 2] = 0
+        p[80:110, 298 - gap : 300 - gap] = 0
+        return p
+
+    assert len(find_marks(page(0))) == 0
+    assert len(find_marks(page(0), SegmentConfig(edge_sliver=0))) == 2  # without the rule
+    assert len(find_marks(page(5))) == 2
