@@ -9,10 +9,10 @@ recall 0.531 without). Adding uneven sizes to the generator drew every scene ane
 new draw is harder: the floors were measured again on it (the figures beside them); the
 figures without are the old draw's, but for the second look's. A sheet running out of the
 frame left a sliver of desk along the frame's edge, read as a 1 (desk precision 0.946
-without cutting the sheet's mask at the frame). The figures beside the floors
-are the bundled model's (MNIST and USPS writers), with the second look and small digits
-read enlarged (which cost the desk precision one scene: 0.970 -> 0.960). The real photos are the dev set: a smoke
-test, not a target.
+without cutting the sheet's mask at the frame). The figures beside the floors are the
+bundled model's (MNIST and USPS writers), with the second look and small digits read
+enlarged (which cost the desk precision one scene: 0.970 -> 0.960). The real photos are the
+dev set: a smoke test, not a target.
 """
 
 from __future__ import annotations
