@@ -114,14 +114,9 @@ class Classifier:
             return np.zeros((0, len(self.labels)), np.float32)
         return softmax(interp.run_batch(self.interpreter, batch), self.temperature)
 
-    def classify(self, batch: np.ndarray, second_look: float = 0.0) -> list[Prediction]:
-        """(N, 28, 28, 1) uint8 -> one Prediction per input. Inputs whose top probability is
-        below `second_look` are read again (`shifted_probabilities`)."""
-        probs = self.probabilities(batch)
-        unsure = np.flatnonzero(probs.max(axis=1) < second_look)
-        if len(unsure):
-            probs[unsure] = self.shifted_probabilities(batch[unsure], probs[unsure])
-        return self._predictions(probs)
+    def classify(self, batch: np.ndarray) -> list[Prediction]:
+        """(N, 28, 28, 1) uint8 -> one Prediction per input."""
+        return self._predictions(self.probabilities(batch))
 
     def shifted_probabilities(
         self, batch: np.ndarray, probs: np.ndarray | None = None, shifts: tuple[tuple[int, int], ...] = DIAGONALS

@@ -177,13 +177,13 @@ class Recognizer:
         if not pieces:
             pieces.append(Mark(Box(0, 0, view.gray.shape[1], view.gray.shape[0]), ink_map(view.gray, self.segment)))
         try:
-            batch, preds = self._classify(pieces, self.config.second_look)
+            read = self._second_look(self._pieces(pieces))
         except ValueError:  # a blank image: no ink at all
             return Recognition(*view.frame_size, (), ()), []
-        best = max(range(len(preds)), key=lambda i: preds[i].digit_probability)
-        p, piece = preds[best], pieces[best]
-        digit = Digit(view.to_frame(ink_points(piece)), p.digit, p.conditional_probability)
-        return Recognition(*view.frame_size, (digit,), (str(p.digit),)), [batch[best, :, :, 0]]
+        best = max(read, key=lambda piece: piece.prediction.digit_probability)
+        p = best.prediction
+        digit = Digit(view.to_frame(ink_points(best.mark)), p.digit, p.conditional_probability)
+        return Recognition(*view.frame_size, (digit,), (str(p.digit),)), [best.input]
 
     def _read(self, view: View) -> tuple[Recognition, list[np.ndarray]]:
         """Segment a view, read its marks, and report digits and lines in frame pixels."""
@@ -275,13 +275,12 @@ class Recognizer:
         batch, preds = self._classify(marks)
         return [Piece(m, batch[i, :, :, 0], p) for i, (m, p) in enumerate(zip(marks, preds))]
 
-    def _classify(self, pieces: list[Mark], second_look: float = 0.0) -> tuple[np.ndarray, list[Prediction]]:
-        """Model inputs of the pieces and their predictions, in one interpreter call (and one
-        more for those less sure than `second_look`)."""
+    def _classify(self, pieces: list[Mark]) -> tuple[np.ndarray, list[Prediction]]:
+        """Model inputs of the pieces and their predictions, in one interpreter call."""
         floor, target = self.config.stroke_floor, self.config.stroke_target
         inputs = [prepare(even_stroke(p.ink, floor, target)) for p in pieces]
         batch = np.stack(inputs)[..., None] if inputs else np.empty((0, SIZE, SIZE, 1), np.uint8)
-        return batch, self.classifier.classify(batch, second_look)
+        return batch, self.classifier.classify(batch)
 
 
 def _top(p: Prediction) -> float:

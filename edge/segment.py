@@ -205,9 +205,12 @@ def _bold_kernel(gray: np.ndarray, marks: list[Mark], cfg: SegmentConfig, polari
     on the grey frame itself (the ink map has hollowed them), are wider than 1/`bold_stroke`
     of the square the ink map used, else None: `stroke_kernel` strokes wide."""
     box = max(marks, key=lambda m: m.box.h).box
+    square = background_kernel(gray.shape, cfg)
+    if cfg.bold_stroke * min(box.w, box.h) <= square:  # no stroke is wider than its mark: most frames stop here
+        return None
     patch = gray[box.y : box.y + box.h, box.x : box.x + box.w]
     stroke = stroke_width(above_otsu(patch if polarity == "light" else 255 - patch))
-    if cfg.bold_stroke * stroke <= background_kernel(gray.shape, cfg):
+    if cfg.bold_stroke * stroke <= square:
         return None
     return round(cfg.stroke_kernel * stroke)
 
