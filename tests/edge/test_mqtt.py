@@ -101,6 +101,14 @@ class Listener:
             assert time.monotonic() < deadline, f"{topic} = {self.last.get(topic)!r}, waited for {payload!r}"
             time.sleep(0.05)
 
+    def wait_for_topics(self, topics: set[str], timeout: float = 30) -> None:
+        """Until every one of `topics` has come: a broker sends retained messages in no
+        promised order, so one topic's arrival says nothing of another's."""
+        deadline = time.monotonic() + timeout
+        while not topics <= self.last.keys():
+            assert time.monotonic() < deadline, f"never came: {sorted(topics - self.last.keys())}"
+            time.sleep(0.05)
+
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
@@ -132,8 +140,10 @@ def test_discovery_retained_states_and_rate(broker):
         live.close()
     # What a subscriber arriving later finds: every state retained.
     late = Listener(broker.port)
+    expected = {f"homeassistant/sensor/test_meter/{f}/config" for f in ("value", "raw", "error")}
     try:
         late.wait_for("test/meter/value", TRUTH)
+        late.wait_for_topics({*expected, "test/meter/error", "test/meter/timestamp", "test/meter/json"})
         assert late.last["test/meter/error"] == "no error"
         stamp = late.last["test/meter/timestamp"]
         assert stamp.endswith("+00:00") and "T" in stamp
@@ -141,7 +151,7 @@ def test_discovery_retained_states_and_rate(broker):
         configs = {t: json.loads(p) for t, p in late.last.items() if t.startswith("homeassistant/")}
     finally:
         late.close()
-    assert set(configs) == {f"homeassistant/sensor/test_meter/{f}/config" for f in ("value", "raw", "error")}
+    assert set(configs) == expected  # and nothing more
     for field, c in ((t.split("/")[-2], c) for t, c in configs.items()):
         assert c["state_topic"] == f"test/meter/{field}" and c["availability_topic"] == "test/status"
         assert c["unique_id"] == f"test_meter_{field}" and "object_id" not in c  # deprecated by HA
@@ -165,7 +175,7 @@ def test_last_will_on_kill_and_recovery_after_a_broker_restart(broker, tmp_path)
         live = Listener(broker.port)
         live.wait_for("test/status", "online", timeout=60)  # reconnected, with backoff
         live.wait_for("test/meter/value", TRUTH)  # and the state republished
-        assert "homeassistant/sensor/test_meter/value/config" in live.last
+        live.wait_for_topics({"homeassistant/sensor/test_meter/value/config"})  # announced again
         proc.send_signal(signal.SIGKILL)  # no goodbye: the broker says it, from the last will
         proc.wait(10)
         live.wait_for("test/status", "offline", timeout=30)
