@@ -224,7 +224,7 @@ def _mixture(
     x, y = replay_x[pick].copy(), replay_y[pick].copy()
     camera = rng.random(len(pick)) < 0.5
     if camera.any():
-        x[camera] = augment.augment_batch(replay_raw[pick[camera]], seed)
+        x[camera] = augment.augment_batch(replay_raw[pick[camera]], seed, y[camera])
     n = int(len(pick) * cfg.negatives)
     user_x, user_y = _as_arrays(crops, labels)
     shifted = [

@@ -7,9 +7,11 @@ differ, and each difference here was seen on real photos the recognizer missed:
   thin ballpoint (1-2 px on a big digit) to a marker, in black, blue or pencil grey;
 - paper: white, or a yellow note; plain, ruled or grid, the lines running through digits;
 - a sheet lying on a dark, grainy desk, in perspective, or paper filling the frame;
-- wide handwriting: digits of one number spaced up to a digit height apart;
+- wide handwriting: digits of one number spaced up to a digit height apart; or cramped,
+  neighbours touching (a short digit against a long tail is the hard case);
 - uneven sizes: small round 0s beside tall digits, and 7s, 9s and 4s whose long tails hang
-  below the line, so a short digit stands next to one twice its height;
+  below the line (the stem drawn up to three times as long, the loop or bar the line's
+  size), so a short digit stands next to one twice its height;
 - exposure: dim and underexposed photos, vignetting, a shadow across the page, noise;
 - lone digits on a page, and photos of 2 to 12 megapixels;
 - a digit filling a small crop or form cell (`make_cell`), its pen up to a bold marker;
@@ -26,6 +28,7 @@ import cv2
 import numpy as np
 
 from digitedge.edge.data import Box
+from digitedge.train.augment import TAILED, long_tail
 from digitedge.train.scenes import Scene, with_truth
 
 INKS = {"black": (40, 35, 30), "blue": (150, 70, 25), "pencil": (110, 110, 110)}  # BGR of full ink
@@ -121,7 +124,9 @@ def make_photo(
     )
     ink = INKS[str(rng.choice(list(INKS), p=[0.5, 0.35, 0.15]))]
     darkness = rng.uniform(0.35, 0.6) if ink == INKS["pencil"] else rng.uniform(0.75, 0.95)
-    gap = rng.uniform(0.08, 1.0) * height  # wide handwriting: up to a digit height apart
+    # wide handwriting, up to a digit height apart; or cramped, neighbours touching
+    cramped = rng.random() < 0.15
+    gap = (rng.uniform(-0.12, 0.04) if cramped else rng.uniform(0.08, 1.0)) * height
     uneven = rng.random() < 0.3
     truth: list[tuple[int, int]] = []
     for li in range(n_lines):
@@ -133,7 +138,10 @@ def make_photo(
         for _ in range(count):
             i = int(rng.integers(len(digits)))
             h, hang = _size(int(labels[i]), height, band, uneven, rng, bh)
-            patch = pen_digit(digits[i], h, pen)
+            # a tail is a longer stem, not a bigger digit: the loop or bar keeps the line's size
+            split = rng.uniform(0.45, 0.6)
+            stretch = (h / height - split) / (1 - split) if hang else 1.0
+            patch = pen_digit(long_tail(digits[i], split, stretch), h, pen)
             ph, pw = patch.shape
             y = int(np.clip(y0 + height + hang - ph + rng.normal(0, height * 0.04), 0, bh - ph))
             if x + pw >= bw * 0.93:
@@ -154,6 +162,7 @@ def make_photo(
         "pen": pen_kind,
         "ink": ink_kind,
         "gap": round(gap / height, 2),
+        "cramped": cramped,
         "sizes": "uneven" if uneven else "even",
         "megapixels": round(W * H / 1e6, 1),
         **shot,
@@ -164,13 +173,13 @@ def make_photo(
 def _size(label: int, height: int, band: float, uneven: bool, rng: np.random.Generator, page: int) -> tuple[int, int]:
     """A digit's height and how far it hangs below the line: about the line's height; with
     `uneven` sizes anywhere from 0.6 of it up, and a 7, 9 or 4 often with a tail reaching
-    down to half a height below the line (never into the next line, nor past the `page`'s
+    down to a whole height below the line (never into the next line, nor past the `page`'s
     height: one line of digits two thirds of the page tall leaves no room for a long tail)."""
     tail = False
     if not uneven:
         h = int(height * rng.uniform(0.85, 1.1))
-    elif tail := label in (4, 7, 9) and rng.random() < 0.5:
-        h = int(min(height * rng.uniform(1.3, 1.6), band - 0.15 * height))
+    elif tail := label in TAILED and rng.random() < 0.5:
+        h = int(min(height * rng.uniform(1.3, 2.0), band - 0.15 * height))
     else:
         h = int(height * rng.uniform(0.6, 1.1))
     h = min(h, page)
