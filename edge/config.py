@@ -94,7 +94,7 @@ class RecognizerConfig:
     doubt_confidence: float = 0.9  # a digit read less surely than this is a doubt, worth collecting for a label...
     doubt_band: float = 0.25  # ...and so is a mark turned away with P(not a digit) this close to the threshold
     wide: float = 0.8  # w/h above which a mark may be several touching digits
-    sure_piece: float = 0.7  # a split is taken only if the model is at least this sure of every piece
+    sure_piece: float = 0.7  # a cut is taken only if the model is at least this sure of every piece
     # Each extra piece must earn its place: a split's score is multiplied by this per piece beyond
     # the first, so no split scores above it, and a mark read whole more surely is settled.
     split_price: float = 0.97

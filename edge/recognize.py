@@ -61,8 +61,10 @@ class Candidates:
     def score(self, option: Option, cfg: RecognizerConfig) -> float:
         """How believable a reading is: the geometric mean of the model's belief in each of
         its claims, that each piece read is a digit and each piece unread is not. Pieces cut
-        from letters often look like digits, so several pieces need every one to be sure,
-        and all 1s are the strokes of a U, V, N or H far more often than 1s side by side. A
+        from letters often look like digits, so a cut needs every piece to be sure (pieces
+        the segmenter found apart need not be: a short digit touching a long tail the model
+        doubts is still two digits, not a sure one left unread), and all 1s are the strokes
+        of a U, V, N or H far more often than 1s side by side. A
         cut costs `split_price`, and so does a 1 under half the height of a digit beside it
         (a broken-off stroke far more often); other pieces that lie apart on the paper pay
         nothing, so a short digit beside a tall one is read beside it, not dropped as a speck."""
@@ -70,7 +72,8 @@ class Candidates:
         read = [p.prediction for p in pieces]
         price = 1.0
         if len(read) > 1:
-            if min(p.digit_confidence for p in read) < cfg.sure_piece or all(p.label == 1 for p in read):
+            unsure = min(p.digit_confidence for p in read) < cfg.sure_piece
+            if option.cut and unsure or all(p.label == 1 for p in read):
                 return 0.0
             tallest = max(p.mark.box.h for p in pieces)
             if option.cut or any(p.prediction.label == 1 and 2 * p.mark.box.h < tallest for p in pieces):

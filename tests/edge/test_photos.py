@@ -29,6 +29,7 @@ from digitedge.edge.lines import group_lines, read_line
 from digitedge.edge.recognize import Recognizer
 from digitedge.edge.segment import SegmentConfig
 from digitedge.edge.view import look
+from digitedge.train.augment import TAILED, long_tail
 from digitedge.train.photos import evaluate, load
 from digitedge.train.photoscenes import farther, make_cell, pen_digit, photo_stream
 from digitedge.train.scenes import make_scene, score
@@ -156,6 +157,39 @@ def test_a_short_digit_beside_a_long_tailed_one_is_read(recognizer, mnist):
     assert right / 80 >= 0.84, right / 80  # measured 0.9
 
 
+def test_a_digit_touching_a_long_tail_is_read(recognizer, mnist):
+    """Cramped handwriting: a short digit touching a 4, 7 or 9 whose stem hangs far below the
+    line (drawn up to three times as long, the loop the line's size). The segmenter attaches
+    the short one to the tall one; reading both side by side was refused whenever the model
+    was unsure of the tailed digit, and the mark read whole as not a digit, or the tail alone
+    with a sure digit left unread. Pieces the segmenter found apart are not cut pieces: only
+    a cut needs every piece sure (80 pairs read exactly: 0.71 when every piece had to be sure)."""
+    rng = np.random.default_rng(3)
+
+    def pen(label: int, height: float, stretch: float = 1.0) -> np.ndarray:
+        digit = mnist.x_test[rng.choice(np.flatnonzero(mnist.y_test == label))]
+        return pen_digit(long_tail(digit, 0.5, stretch), int(height), 3.0)
+
+    right = 0
+    for _ in range(80):
+        h = 50
+        tall, short = int(rng.choice(TAILED)), int(rng.integers(10))
+        ratio = rng.uniform(1.6, 2.0)
+        pair = [(pen(tall, h * ratio, (ratio - 0.5) / 0.5), tall), (pen(short, h * rng.uniform(0.8, 1.0)), short)]
+        if rng.random() < 0.5:
+            pair.reverse()
+        alpha = np.zeros((260, 360), np.float32)
+        x = 60
+        for patch, _ in pair:
+            ph, pw = patch.shape
+            top = 60 if ph > h else 60 + h - ph
+            np.maximum(alpha[top : top + ph, x : x + pw], patch, out=alpha[top : top + ph, x : x + pw])
+            x += pw - int(rng.uniform(0.02, 0.08) * h)  # touching
+        page = (255 * (1 - 0.85 * alpha)).astype(np.uint8)
+        right += recognizer.recognize(page).lines == ("".join(str(label) for _, label in pair),)
+    assert right / 80 >= 0.74, right / 80  # measured 0.78
+
+
 def test_real_dev_floor(recognizer, real_dev):
     """Upright photos read as they are; photos turned sideways with rotate='auto'."""
     photos = [p for p in load(real_dev) if p.kind == "photo"]
@@ -265,10 +299,11 @@ def test_small_digits_of_a_far_page_are_read_enlarged(photos):
     """Photo-like pages shrunk until their digits are 14-22 px tall (a page far from a
     webcam, small handwriting): a frame whose digits come out under 24 px is read again
     enlarged to 32 px, where thin strokes and 0s written as small o's can be read. Without:
-    recall 0.940, lines 0.760 exact; with: 0.981 and 0.846 (precision 0.989 -> 0.979)."""
+    recall 0.845, lines 0.627 exact; with: 0.909 and 0.746 (precision 0.982 -> 0.978), on
+    the generator's draw with long tails and cramped numbers."""
     rng = np.random.default_rng(0)
     scenes = [farther(s, rng.uniform(14, 22)) for s in photos if len(s.boxes) >= 2]
     got = {me: score(Recognizer(min_enlarge=me).recognize, scenes) for me in (1.2, 100.0)}
     with_, without = got[1.2], got[100.0]
-    assert with_["line_exact"] >= 0.8 and with_["line_exact"] >= without["line_exact"] + 0.05, got
+    assert with_["line_exact"] >= 0.7 and with_["line_exact"] >= without["line_exact"] + 0.05, got
     assert with_["recall"] >= without["recall"] + 0.02 and with_["precision"] >= 0.95, got
