@@ -7,10 +7,9 @@
    A band of shadow narrower than that square is taken for ink: when one mark, mostly
    faint, towers over the others (or, with few marks, over the dark pieces inside it) and
    holds digits, the background is estimated again with a square on the digits' own scale,
-   never narrower than three strokes. A sheet's mask stops at the frame's edge. Where
-   nothing on the page is as dark as ink on white paper, it is looked at again with that
-   contrast scaled to the paper's grey (ink takes a share of the light), the noise smoothed
-   first if it would set the levels.
+   never narrower than three strokes. A sheet's mask stops at the frame's edge. On a dim
+   page the contrast ink must reach is scaled to the paper's grey (ink takes a share of
+   the light), the noise smoothed first if it would set the levels.
 2. Hysteresis threshold: marks are connected regions above the noise floor that hold at
    least one pixel of clear ink (Otsu on the ink map, never below `min_contrast`). Long
    straight thin lines (ruled and grid paper) are erased where no stroke crosses them; in
@@ -178,13 +177,12 @@ def find_marks(
     if isinstance(page, str):
         page = sheet(gray, cfg)
     polarity = "dark" if page is not None else _polarity(gray, cfg) if cfg.polarity == "auto" else cfg.polarity
-    paper = 255  # the ink contrast `min_contrast` is set for: white paper
-    marks = _marks(gray, cfg, page, polarity)
-    if not marks:  # nothing as dark as ink on white paper: on a dim page, ink on its own grey
-        level = _paper_level(gray, page)
-        if (dim := level if polarity == "dark" else 255 - level) < cfg.dim_paper:
-            paper = dim
-            marks = _marks(gray, cfg, page, polarity, paper=paper)
+    # Ink takes a share of the light: `min_contrast` is set for white paper, and a dim page
+    # (underexposed, in shade) has that much fewer grey levels between paper and ink.
+    level = _paper_level(gray, page)
+    grey = level if polarity == "dark" else 255 - level
+    paper = grey if grey < cfg.dim_paper else 255
+    marks = _marks(gray, cfg, page, polarity, paper=paper)
     faint = not marks  # nor that: a thin pencil's faint strokes, clear of a quiet page's noise
     if faint:
         marks = _marks(gray, cfg, page, polarity, paper=paper, faint=True)
