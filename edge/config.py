@@ -39,6 +39,7 @@ class SegmentConfig:
     bright_median: int = 110
     polarity_px: int = 320  # the other votes look at a copy at most this big...
     polarity_window: int = 10  # ...whether strokes stand darker than the mean in a window 1/this of it
+    polarity_tail: float = 0.0005  # ...the darkest and lightest this share of pixels: where ink reaches
     # ink map: the background is a closing on a copy of at most this many px on its shorter side...
     background_px: int = 120
     background_kernel: int = 8  # ...with a square this many times smaller than that copy (wider than strokes)

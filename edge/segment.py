@@ -60,8 +60,10 @@ def _polarity(gray: np.ndarray, cfg: SegmentConfig) -> Literal["dark", "light"]:
     fail in different photos: is the frame bright (not in a dim photo of white paper); does
     its darker tail reach further from the median than its lighter one (not with a deep
     shadow); do strokes stand darker than the mean around them (not with strokes bolder than
-    that window). The third, dearest, is asked only when the first two disagree."""
-    low, mid, high = _quantiles(_histogram(gray[::8, ::8]), (0.01, 0.5, 0.99))
+    that window). The third, dearest, is asked only when the first two disagree. Tails are
+    measured at `polarity_tail` of the pixels: a lone thin digit covers a few tenths of a
+    percent of a frame, and a tail measured further in is the paper's noise, either way."""
+    low, mid, high = _quantiles(_histogram(gray[::4, ::4]), (cfg.polarity_tail, 0.5, 1 - cfg.polarity_tail))
     bright, dark_tail = mid >= cfg.bright_median, mid - low >= high - mid
     if bright == dark_tail:
         return "dark" if bright else "light"
@@ -72,7 +74,9 @@ def _polarity(gray: np.ndarray, cfg: SegmentConfig) -> Literal["dark", "light"]:
     )
     k = max(3, min(small.shape) // cfg.polarity_window) | 1
     residual = cv2.subtract(small, cv2.blur(small, (k, k)), dtype=cv2.CV_16S) + 255  # 0..510
-    darker, lighter = _quantiles(np.bincount(residual.ravel(), minlength=511), (0.005, 0.995))
+    darker, lighter = _quantiles(
+        np.bincount(residual.ravel(), minlength=511), (cfg.polarity_tail, 1 - cfg.polarity_tail)
+    )
     return "dark" if 255 - darker >= lighter - 255 else "light"
 
 
