@@ -62,3 +62,27 @@ def test_a_1_many_digits_tall_beside_a_number_is_an_edge_not_a_digit():
     assert _without_outsized_ones(seven, 4.0) == seven
     pair = read((1, 700), (2, 60))  # with one other digit there is no "the others" to go by
     assert _without_outsized_ones(pair, 4.0) == pair
+
+
+def test_a_doubted_piece_found_apart_is_read_beside_a_sure_one_but_not_when_cut():
+    """A short digit touching a long tail is attached to it: the mark is read whole (here
+    not a digit), as its core with the short piece left unread, or as both side by side.
+    With the tail doubted (0.4), reading both beats calling a sure digit no digit; the same
+    pieces cut apart from one stroke need every piece sure (0.7)."""
+    from digitedge.edge.config import RecognizerConfig
+    from digitedge.edge.cuts import Option
+    from digitedge.edge.model import Prediction
+    from digitedge.edge.recognize import Candidates, Piece
+    from digitedge.edge.segment import Mark
+
+    def piece(box: Box, p: Prediction) -> Piece:
+        return Piece(Mark(box, np.zeros((box.h, box.w), np.uint8)), np.zeros((28, 28), np.uint8), p)
+
+    whole = piece(Box(0, 0, 60, 90), Prediction(None, 0.99, 7, 0.01, 0.99))
+    tail = piece(Box(30, 0, 30, 90), Prediction(1, 0.4, 1, 0.4, 0.2))  # a 9 with a long tail, doubted
+    short = piece(Box(0, 5, 25, 45), Prediction(3, 1.0, 3, 1.0, 0.0))  # a sure 3 beside it
+    cfg = RecognizerConfig()
+    apart = (Option((0,)), Option((1,), unread=(2,)), Option((2, 1)))
+    assert Candidates((whole, tail, short), apart).best_option(cfg) == Option((2, 1))
+    cut = (Option((0,)), Option((1,), unread=(2,)), Option((2, 1), cut=True))
+    assert Candidates((whole, tail, short), cut).best_option(cfg) != Option((2, 1), cut=True)
