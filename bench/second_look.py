@@ -4,8 +4,8 @@ read once and read again shifted, with the device's decision rule.
     python bench/second_look.py [--data mnist.npz] [--usps usps.npz] [--fashion DIR]
 
 A digit the model is unsure of (top probability below the threshold) is read again shifted
-one pixel each diagonal way and the five readings averaged (geometric mean). The shifts
-were chosen on the *validation* digits the bundled model's conversion calibrated on (MNIST
+one pixel four ways and the five readings averaged (geometric mean). The shifts are
+chosen on the *validation* digits the bundled model's conversion calibrated on (MNIST
 and USPS train, the last 5,000 of the shuffled mix) with negatives in training fonts; the
 test rows (MNIST test, USPS test, 5,000 held-out non-digits in unseen fonts, as conversion
 measures false accept) are reported for the chosen shifts only. Writes
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitedge.edge.model import Classifier, decide
+from digitedge.edge.model import SHIFTED, Classifier, decide
 from digitedge.edge.preprocess import prepare_batch
 from digitedge.train import augment
 from digitedge.train.data import load_mnist, load_usps, prepare_data
@@ -31,7 +31,7 @@ from digitedge.train.fit import load_digits
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "datasets"
 SHIFTS = {
-    "diagonal (chosen)": ((1, 1), (-1, -1), (-1, 1), (1, -1)),
+    "diagonal": ((1, 1), (-1, -1), (-1, 1), (1, -1)),
     "straight": ((1, 0), (-1, 0), (0, 1), (0, -1)),
     "all eight": ((1, 1), (-1, -1), (-1, 1), (1, -1), (1, 0), (-1, 0), (0, 1), (0, -1)),
 }
@@ -102,9 +102,14 @@ def main() -> int:
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
-    chosen = SHIFTS["diagonal (chosen)"]
+    # Chosen on validation: the most digits right as the device decides, then the fewest
+    # non-digits accepted, at the runtime's threshold.
+    best = max((r for r in rows if r["below"] == SURE[0]), key=lambda r: (r["device"], -r["false_accept"]))
+    chosen = f"{best['shifts']} (chosen)"
+    runtime = next(name for name, shifts in SHIFTS.items() if shifts == SHIFTED)
+    print(f"chosen on validation: {best['shifts']}; the runtime reads again {runtime}", file=sys.stderr)
     for set_name, digits in tests.items():
-        for name, shifts, sure in (("none", (), 0.0), ("diagonal (chosen)", chosen, 0.99)):
+        for name, shifts, sure in (("none", (), 0.0), (chosen, SHIFTS[best["shifts"]], SURE[0])):
             f = figures(clf, digits, test_neg, shifts, sure)
             rows.append({"set": set_name, "shifts": name, "below": sure, **rounded(f)})
             print(json.dumps(rows[-1]), flush=True)
@@ -118,6 +123,9 @@ def main() -> int:
         "USPS test, and 5,000 held-out non-digits in unseen fonts (false accept). *device*: as the device "
         "decides (the not-a-digit rule); *closed set*: the most probable digit; *read again*: the share of "
         "digits below the threshold.",
+        "",
+        f"Chosen on validation (most right as the device decides, then fewest non-digits accepted, "
+        f"below {SURE[0]}): **{best['shifts']}**; the runtime (`edge.model.SHIFTED`) reads again {runtime}.",
         "",
         head,
         "|---|---|---|---|---|---|---|---|",

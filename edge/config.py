@@ -87,7 +87,7 @@ class RecognizerConfig:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     min_confidence: float = 0.35  # digits less probable than this are guesses between digits: dropped
     in_number_none: float = 0.97  # a doubtful mark inside a number is read unless P(not a digit) is above this
-    # a digit read less surely than this is read again shifted 1 px each diagonal way, the five
+    # a digit read less surely than this is read again shifted 1 px four ways (`model.SHIFTED`), the five
     # readings averaged: where MNIST-style centring lands between pixels, a second look settles it
     second_look: float = 0.99
     tall_one: float = 4.0  # a 1 this many times the others' median height (two or more) is an edge or a shadow's rim

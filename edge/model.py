@@ -66,7 +66,7 @@ class Prediction:
         return self.digit_probability / max(1.0 - self.none_probability, 1e-6)
 
 
-DIAGONALS = ((1, 1), (-1, -1), (-1, 1), (1, -1))
+SHIFTED = ((1, 0), (-1, 0), (0, 1), (0, -1))  # the second look: px right, px down (bench/second_look.py)
 
 
 def _shifted(batch: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -119,16 +119,17 @@ class Classifier:
         return self._predictions(self.probabilities(batch))
 
     def shifted_probabilities(
-        self, batch: np.ndarray, probs: np.ndarray | None = None, shifts: tuple[tuple[int, int], ...] = DIAGONALS
+        self, batch: np.ndarray, probs: np.ndarray | None = None, shifts: tuple[tuple[int, int], ...] = SHIFTED
     ) -> np.ndarray:
         """The geometric mean of the probabilities of each input as it is and moved by each
-        of `shifts` (px right, px down: by default one pixel each diagonal way), the moved
-        ones in one interpreter call (`probs`: the unmoved ones', if known already).
+        of `shifts` (px right, px down: by default one pixel left, right, up and down), the
+        moved ones in one interpreter call (`probs`: the unmoved ones', if known already).
 
         Centring by the centre of mass rounds to whole pixels, so a digit's input can land a
-        pixel from where training put most like it; averaging over the four nearest diagonal
-        placements turns away fewer digits of other writers and reads more of them right
-        (bench/second_look.py)."""
+        pixel from where training put most like it; averaging over the four nearest
+        placements turns away fewer digits of other writers and reads more of them right.
+        Which four (straight or diagonal) is chosen on validation digits for the bundled
+        model by bench/second_look.py."""
         placements = ((0, 0), *shifts) if probs is None else shifts
         moved = self.probabilities(np.concatenate([_shifted(batch, dx, dy) for dx, dy in placements]))
         logs = np.log(moved.reshape(len(placements), len(batch), -1) + 1e-9).sum(axis=0)

@@ -130,9 +130,9 @@ def test_old_reject_threshold_is_refused_with_a_way_out(model_copy):
 
 
 def test_a_second_look_reads_more_digits_of_both_populations_right(mnist, usps):
-    """Unsure digits read again shifted a pixel each diagonal way: on all of MNIST test and
-    USPS test, as the device decides, more right than with one look (bench/second_look.py:
-    MNIST 99.31% -> 99.46%, USPS 97.11% -> 97.71%), and sure digits are never read again."""
+    """Unsure digits read again shifted a pixel four ways: on all of MNIST test and USPS
+    test, as the device decides, more right than with one look (bench/second_look.py:
+    MNIST 99.40% -> 99.49%, USPS 97.71% -> 98.06%), and sure digits are never read again."""
     from digitedge.edge.data import Box
     from digitedge.edge.preprocess import prepare_batch
     from digitedge.edge.recognize import Piece, Recognizer
@@ -143,7 +143,7 @@ def test_a_second_look_reads_more_digits_of_both_populations_right(mnist, usps):
     recognizer = Recognizer()
     clf = recognizer.classifier
     mark = Mark(Box(0, 0, 28, 28), np.zeros((28, 28), np.uint8))
-    sets = ((prepare_data(mnist, 0, 10, None).x_test, mnist.y_test, 0.001), (prepare_batch(u.x_test), u.y_test, 0.004))
+    sets = ((prepare_data(mnist, 0, 10, None).x_test, mnist.y_test, 0.0005), (prepare_batch(u.x_test), u.y_test, 0.002))
     for x, y, gain in sets:
         pieces = [Piece(mark, x[i, :, :, 0], p) for i, p in enumerate(clf.classify(x))]
         looked = recognizer._second_look(pieces)  # as the recognizer reads the pieces it chose
@@ -157,7 +157,7 @@ def test_a_second_look_reads_more_digits_of_both_populations_right(mnist, usps):
 def test_the_second_look_is_the_mean_of_five_placements(mnist):
     x = prepare_data(mnist, 0, 10, 8).x_test
     clf = Classifier()
-    moved = [np.roll(np.roll(x, dy, axis=1), dx, axis=2) for dx, dy in ((0, 0), (1, 1), (-1, -1), (-1, 1), (1, -1))]
+    moved = [np.roll(np.roll(x, dy, axis=1), dx, axis=2) for dx, dy in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))]
     logs = np.mean([np.log(clf.probabilities(m) + 1e-9) for m in moved], axis=0)  # MNIST's margins: rolling fills black
     expected = np.exp(logs) / np.exp(logs).sum(axis=1, keepdims=True)
     assert np.allclose(clf.shifted_probabilities(x), expected, atol=1e-5)

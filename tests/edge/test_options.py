@@ -120,6 +120,7 @@ def test_a_big_photo_is_read_at_a_working_size_with_boxes_in_its_own_pixels(tmp_
         for r in rows
     )
     figures = score(lambda _: next(readings), scenes)
-    # Boxes in the small copy's pixels would match nothing. Measured 0.55 / 1.0: since uneven
-    # sizes joined the generator these seeds draw a grid page in shadow, thin blue pen (hard).
-    assert figures["recall"] >= 0.5 and figures["precision"] >= 0.9, figures
+    # Boxes in the small copy's pixels would match nothing. Measured 0.97 / 0.79: one page is
+    # dim grid paper in shadow, and since a dim page's ink contrast follows its paper, six
+    # stubs of faint grid lines where they meet the frame's edge are read as 1s.
+    assert figures["recall"] >= 0.9 and figures["precision"] >= 0.7, figures

@@ -6,12 +6,14 @@ sheet on a desk (desk recall 0.26 without), erasing ruled and grid lines (lined 
 thin pens' strokes thickened to MNIST's (thin-pen lines 0.59 exact without), a second look
 at a dim page where nothing reached white paper's ink contrast (dim recall 0.772, thin-pen
 recall 0.531 without). Adding uneven sizes to the generator drew every scene anew, and the
-new draw is harder: the floors were measured again on it (the figures beside them); the
-figures without are the old draw's, but for the second look's. A sheet running out of the
+new draw is harder: the floors were measured again on it; the figures without are the old
+draw's, but for the second look's. Drawing long tails and cramped numbers drew them anew
+again, and the model bundled on 2026-12-07 (trained on long tails), a straight second look,
+and every dim page read with its own contrast read it better: the floors were raised under
+the figures beside them. A sheet running out of the
 frame left a sliver of desk along the frame's edge, read as a 1 (desk precision 0.946
 without cutting the sheet's mask at the frame). The figures beside the floors are the
-bundled model's (MNIST and USPS writers), with the second look and small digits read
-enlarged (which cost the desk precision one scene: 0.970 -> 0.960). The real photos are the
+bundled model's. The real photos are the
 dev set: a smoke test, not a target.
 """
 
@@ -54,17 +56,17 @@ def photos(mnist):
         (
             "all",
             lambda s: True,
-            {"recall": 0.88, "precision": 0.93, "line_exact": 0.68},
-        ),  # measured 0.923 / 0.977 / 0.789
-        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.8, "precision": 0.95}),  # 0.849 / 0.960
+            {"recall": 0.92, "precision": 0.96, "line_exact": 0.76},
+        ),  # measured 0.957 / 0.994 / 0.826
+        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.9, "precision": 0.96}),  # 0.944 / 0.987
         (
             "ruled or grid paper",
             lambda s: s.conditions["paper"] != "plain",
-            {"recall": 0.82, "precision": 0.92},
-        ),  # 0.870 / 0.954
-        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.82}),  # 0.876
-        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.7, "line_exact": 0.45}),  # 0.781 / 0.613
-        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.82}),  # 0.986
+            {"recall": 0.9, "precision": 0.95},
+        ),  # 0.953 / 0.990
+        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.9}),  # 0.950
+        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.93, "line_exact": 0.78}),  # 0.983 / 0.863
+        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.9}),  # 0.948
     ],
 )
 def test_photo_like_floor(recognizer, photos, condition, pick, floors):
@@ -84,19 +86,21 @@ def _drawn(mnist, seed: int, pick, n: int = 16, size: tuple[int, int] = (1024, 7
 def test_a_band_of_shadow_across_the_page_hides_no_digit(recognizer, mnist):
     """Photo-like scenes with a soft shadow across the page (a hand, a phone): a band of it
     narrower than the background's square was taken for ink, one mark with every digit in
-    it (without reading the background again at the digits' scale: recall 0.78, lines 0.57)."""
-    shadowed = _drawn(mnist, 2031, lambda s: s.conditions["shadow"] and not s.conditions["lone"])
+    it (without reading the background again at the digits' scale: recall 0.854, lines 0.5;
+    the seed moved from 2031 when the generator drew long tails: that draw has no such band)."""
+    shadowed = _drawn(mnist, 2035, lambda s: s.conditions["shadow"] and not s.conditions["lone"])
     figures = score(recognizer.recognize, shadowed)
-    assert figures["recall"] >= 0.85 and figures["line_exact"] >= 0.7, figures  # measured 0.912 / 0.8
+    assert figures["recall"] >= 0.9 and figures["line_exact"] >= 0.7, figures  # measured 0.949 / 0.789
 
 
 def test_a_lone_digit_or_a_few_in_a_band_of_shadow_are_read(recognizer, mnist):
     """A band of shadow across a page with one to three digits welds them into one mark, and
     there are too few others to tell the digits' height: it is taken from the darker pieces
-    inside the band (without: recall 0.742, lines 0.562)."""
-    few = _drawn(mnist, 2033, lambda s: s.conditions["shadow"] and (s.conditions["lone"] or len(s.boxes) <= 3))
+    inside the band (without: recall 0.696, lines 0.688; the seed moved from 2033 when the
+    generator drew long tails: that draw no longer welds its digits)."""
+    few = _drawn(mnist, 2034, lambda s: s.conditions["shadow"] and (s.conditions["lone"] or len(s.boxes) <= 3))
     figures = score(recognizer.recognize, few)
-    assert figures["recall"] >= 0.8 and figures["line_exact"] >= 0.62, figures  # measured 0.839 / 0.688
+    assert figures["recall"] >= 0.78 and figures["line_exact"] >= 0.75, figures  # measured 0.826 / 0.812
 
 
 def test_a_wide_shadow_over_thin_strokes_is_not_taken_for_a_stroke(recognizer, mnist):
@@ -200,7 +204,9 @@ def test_a_digit_touching_a_long_tail_is_read(recognizer, mnist):
     the short one to the tall one; reading both side by side was refused whenever the model
     was unsure of the tailed digit, and the mark read whole as not a digit, or the tail alone
     with a sure digit left unread. Pieces the segmenter found apart are not cut pieces: only
-    a cut needs every piece sure (80 pairs read exactly: 0.71 when every piece had to be sure)."""
+    a cut needs every piece sure (80 pairs read exactly, with the model bundled before
+    2026-12-07: 0.71 when every piece had to be sure, 0.78 after; with the bundled one,
+    trained on long tails: 0.81 and 0.84. test_recognize checks the rule itself)."""
     rng = np.random.default_rng(3)
 
     def pen(label: int, height: float, stretch: float = 1.0) -> np.ndarray:
@@ -224,7 +230,7 @@ def test_a_digit_touching_a_long_tail_is_read(recognizer, mnist):
             x += pw - int(rng.uniform(0.02, 0.08) * h)  # touching
         page = (255 * (1 - 0.85 * alpha)).astype(np.uint8)
         right += recognizer.recognize(page).lines == ("".join(str(label) for _, label in pair),)
-    assert right / 80 >= 0.74, right / 80  # measured 0.78
+    assert right / 80 >= 0.78, right / 80  # measured 0.84
 
 
 def test_real_dev_floor(recognizer, real_dev):
@@ -234,11 +240,11 @@ def test_real_dev_floor(recognizer, real_dev):
     turned, _ = evaluate(
         lambda p: recognizer.recognize(read_image(p), rotate="auto").lines, [p for p in photos if p.rotated]
     )
-    # The bundled model reads F1 0.966 / 56% exact (the MNIST-only model before it 0.943 / 44%);
+    # The bundled model reads F1 0.968 / 56% exact (the MNIST-only model before it 0.943 / 44%);
     # without the sheet, polarity and ruled-line steps 0.47 / 22%, and sideways photos read as
     # stored score 0.16.
     assert upright["f1"] >= 0.93 and upright["exact"] >= 0.4, upright
-    assert turned["f1"] >= 0.9, turned  # the bundled model: 0.960
+    assert turned["f1"] >= 0.9, turned  # the bundled model: 0.973
 
 
 def test_a_dim_photo_of_paper_is_still_dark_ink_on_paper(recognizer, mnist):
@@ -303,7 +309,7 @@ def test_usps_digits_of_other_writers_floor(recognizer, usps):
     some away. The bundled model learnt USPS train beside MNIST, its rejection calibrated on
     both populations (0.982 / 0.971 then); the second look at unsure digits and the bold
     look at strokes as wide as the background's square brought it to 0.986 / 0.977, over
-    the 0.975 the real-photo issue asks for."""
+    the 0.975 the real-photo issue asks for; the model trained on long tails, 0.989 / 0.978."""
     data = np.load(usps)
     test = data["split"] == "test"
     pages = []
