@@ -169,6 +169,22 @@ def test_a_lone_digit_on_a_dim_page_is_dark_ink(recognizer, mnist):
     assert read >= 0.8, read  # measured 1.0
 
 
+def _pair_page(
+    pair: list[tuple[np.ndarray, int]], h: int, top: int, shape: tuple[int, int], gaps: list[int]
+) -> np.ndarray:
+    """Pen digits (alpha patches) in black on white paper from x = 60, their tops on a line
+    `h` px tall at `top` (a taller one's tail hangs below it, a shorter one sits on its
+    foot), each followed by its gap in px (negative: touching the next)."""
+    alpha = np.zeros(shape, np.float32)
+    x = 60
+    for (patch, _), gap in zip(pair, gaps):
+        ph, pw = patch.shape
+        y = top if ph > h else top + h - ph
+        np.maximum(alpha[y : y + ph, x : x + pw], patch, out=alpha[y : y + ph, x : x + pw])
+        x += pw + gap
+    return (255 * (1 - 0.85 * alpha)).astype(np.uint8)
+
+
 def test_a_short_digit_beside_a_long_tailed_one_is_read(recognizer, mnist):
     """Uneven handwriting: a 4, 7 or 9 whose tail hangs below the line, beside a digit half
     its height. The short one was attached to the tall one as a broken-off stroke and
@@ -186,14 +202,7 @@ def test_a_short_digit_beside_a_long_tailed_one_is_read(recognizer, mnist):
         pair = [(pen(tall, h * rng.uniform(1.4, 1.6)), tall), (pen(short, h * rng.uniform(0.6, 0.75)), short)]
         if rng.random() < 0.5:
             pair.reverse()
-        alpha = np.zeros((300, 400), np.float32)
-        x = 60
-        for patch, _ in pair:
-            ph, pw = patch.shape
-            top = 100 if ph > h else 100 + h - ph
-            alpha[top : top + ph, x : x + pw] = patch
-            x += pw + int(rng.uniform(0.05, 0.2) * h)
-        page = (255 * (1 - 0.85 * alpha)).astype(np.uint8)
+        page = _pair_page(pair, h, 100, (300, 400), [int(rng.uniform(0.05, 0.2) * h) for _ in pair])
         right += recognizer.recognize(page).lines == ("".join(str(label) for _, label in pair),)
     assert right / 80 >= 0.84, right / 80  # measured 0.9
 
@@ -221,14 +230,8 @@ def test_a_digit_touching_a_long_tail_is_read(recognizer, mnist):
         pair = [(pen(tall, h * ratio, (ratio - 0.5) / 0.5), tall), (pen(short, h * rng.uniform(0.8, 1.0)), short)]
         if rng.random() < 0.5:
             pair.reverse()
-        alpha = np.zeros((260, 360), np.float32)
-        x = 60
-        for patch, _ in pair:
-            ph, pw = patch.shape
-            top = 60 if ph > h else 60 + h - ph
-            np.maximum(alpha[top : top + ph, x : x + pw], patch, out=alpha[top : top + ph, x : x + pw])
-            x += pw - int(rng.uniform(0.02, 0.08) * h)  # touching
-        page = (255 * (1 - 0.85 * alpha)).astype(np.uint8)
+        touching = [-int(rng.uniform(0.02, 0.08) * h) for _ in pair]
+        page = _pair_page(pair, h, 60, (260, 360), touching)
         right += recognizer.recognize(page).lines == ("".join(str(label) for _, label in pair),)
     assert right / 80 >= 0.78, right / 80  # measured 0.84
 
