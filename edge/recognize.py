@@ -335,7 +335,7 @@ def _wide(mark: Mark, cfg: RecognizerConfig) -> bool:
 def _with_cores(marks: list[Mark], splits: list[Splits]) -> list[Splits]:
     """Each mark's ways to read it, plus, for a mark with attached pieces, the reading of
     its core with those pieces as not digits and, where they stand beside it rather than
-    over it, the reading of both as digits side by side."""
+    over it (or are the other half of a stacked pair), the reading of both as digits."""
     out = []
     for mark, split in zip(marks, splits):
         if mark.core is None or mark.rest is None:
@@ -346,6 +346,8 @@ def _with_cores(marks: list[Mark], splits: list[Splits]) -> list[Splits]:
         a, b = mark.core.box, mark.rest.box
         if b.x >= a.x + a.w / 2 or b.x + b.w <= a.x + a.w / 2:  # beside, not over or under
             options.append(Option((core, rest) if b.x > a.x else (rest, core)))
+        elif 2 * b.h > a.h:  # stacked halves (segment._stack_halves): one digit broken, or two
+            options.append(Option((core, rest) if b.y > a.y else (rest, core)))
         out.append(Splits((*split.pieces, mark.core, mark.rest), tuple(options)))
     return out
 

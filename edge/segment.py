@@ -14,7 +14,9 @@
    least one pixel of clear ink (Otsu on the ink map, never below `min_contrast`). Long
    straight thin lines (ruled and grid paper) are erased where no stroke crosses them; in
    very wide regions only ink above the midpoint of the two levels connects.
-3. Pieces of one digit (a broken 5, a detached stroke) are merged; specks, traces along the
+3. Pieces of one digit (a broken 5, a detached stroke) are merged, and pieces stacked too
+   tall to be surely one digit (a digit a pen broke across, or two of lines written close)
+   are paired for the recognizer to read both ways; specks, traces along the
    frame's edge and shapes of impossible proportions are dropped. (`edge.cuts` offers ways
    to cut a wide mark, touching digits, for the recognizer to choose from.)
 
@@ -45,9 +47,9 @@ MANY_CONTOURS = 5000  # more than this: component boxes from OpenCV's statistics
 class Mark:
     """A candidate digit: its box and its ink, white on black, cropped to the box. `core` is
     the same mark without the small pieces that were attached to it (a broken-off stroke,
-    a neighbouring letter, or a short digit beside a tall one), and `rest` those pieces
-    alone: the recognizer reads the mark, its core, and core and rest side by side, and
-    keeps the surest."""
+    a neighbouring letter, a short digit beside a tall one, or the lower or upper half of a
+    stacked pair), and `rest` those pieces alone: the recognizer reads the mark, its core,
+    and core and rest as two digits (beside, or a stacked pair), and keeps the surest."""
 
     box: Box
     ink: np.ndarray
@@ -534,9 +536,44 @@ def _merge_pieces(comps: list[tuple[int, Box]], cfg: SegmentConfig) -> list[Merg
         pairs = np.delete(np.delete(pairs, b, axis=0), b, axis=1)
         again = joins(g[a], g)
         pairs[a, a + 1 :], pairs[:a, a] = again[a + 1 :], again[:a]
-    return _attach_fragments(
-        [Group(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)], cfg
-    )
+    groups = [Group(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)]
+    return _stack_halves(_attach_fragments(groups, cfg), cfg)
+
+
+def _stack_halves(marks: list[Merged], cfg: SegmentConfig) -> list[Merged]:
+    """Pair marks stacked too tall to be surely one digit (together up to `stack_height`
+    times the taller, past `merge_height`): the two halves of a digit a pen broke across, or
+    two digits of lines written close. Neither is decided here: the taller is the pair's
+    core and the other its rest, and the recognizer reads them as one and as two. Pieces
+    at most half as tall as the other are a fragment's business (`_attach_fragments`)."""
+    plain = sorted((m for m in marks if m.core is None), key=lambda m: -m.box.h)
+    out = [m for m in marks if m.core is not None]
+    b = np.array([[m.box.x, m.box.y, m.box.x + m.box.w, m.box.y + m.box.h] for m in plain], np.int64).reshape(-1, 4)
+    free = np.ones(len(plain), bool)
+    for i, (ids, box, _) in enumerate(plain):
+        if not free[i]:
+            continue
+        free[i] = False
+        x0, y0 = np.minimum(b[:, 0], box.x), np.minimum(b[:, 1], box.y)
+        x1, y1 = np.maximum(b[:, 2], box.x + box.w), np.maximum(b[:, 3], box.y + box.h)
+        widths, heights = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+        overlap = np.minimum(b[:, 2], box.x + box.w) - np.maximum(b[:, 0], box.x)
+        gap = np.maximum(b[:, 1], box.y) - np.minimum(b[:, 3], box.y + box.h)
+        pair = np.flatnonzero(
+            free
+            & (2 * heights > box.h)
+            & (overlap >= cfg.merge_overlap * np.minimum(widths, box.w))
+            & (gap <= cfg.merge_gap * box.h)
+            & (y1 - y0 <= cfg.stack_height * box.h)
+            & (x1 - x0 <= y1 - y0)
+        )
+        if pair.size:
+            k = int(pair[0])
+            free[k] = False
+            out.append(Merged(ids + plain[k].ids, box.union(plain[k].box), Group(ids, box)))
+        else:
+            out.append(plain[i])
+    return out
 
 
 def _attach_fragments(groups: list[Group], cfg: SegmentConfig) -> list[Merged]:

@@ -61,8 +61,10 @@ def skeleton(img: np.ndarray) -> np.ndarray:
             return s[1:-1, 1:-1]
 
 
-def pen_digit(img: np.ndarray, height: int, pen: float) -> np.ndarray:
-    """A digit re-drawn as pen strokes `pen` px wide at `height` px: 0..1 alpha."""
+def pen_digit(img: np.ndarray, height: int, pen: float, skip: tuple[float, float] | None = None) -> np.ndarray:
+    """A digit re-drawn as pen strokes `pen` px wide at `height` px: 0..1 alpha. `skip`
+    (centre as a share of the height, px): a pen that skips leaves a band that tall
+    undrawn across the digit, which falls apart into a piece above and one below."""
     ys, xs = np.nonzero(img > 80)
     crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     # thinned at 3x, smoothed first: MNIST's jagged 28 px edges would grow spurs
@@ -74,11 +76,15 @@ def pen_digit(img: np.ndarray, height: int, pen: float) -> np.ndarray:
     pts = np.argwhere(sk)
     thickness = max(1, round(pen))
     off = pen / 2 + 1
+    lo, hi = (skip[0] * height - skip[1] / 2, skip[0] * height + skip[1] / 2) if skip else (0.0, -1.0)
     for y, x in pts:
+        if lo <= y * scale + off <= hi:
+            continue
         a = (int((x * scale + off) * 16), int((y * scale + off) * 16))
         cv2.circle(canvas, a, 0, 255, thickness, cv2.LINE_AA, 4)
         for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each neighbour pair once
-            if 0 <= y + dy < sk.shape[0] and 0 <= x + dx < sk.shape[1] and sk[y + dy, x + dx]:
+            inside = 0 <= y + dy < sk.shape[0] and 0 <= x + dx < sk.shape[1]
+            if inside and sk[y + dy, x + dx] and not lo <= (y + dy) * scale + off <= hi:
                 b = (int(((x + dx) * scale + off) * 16), int(((y + dy) * scale + off) * 16))
                 cv2.line(canvas, a, b, 255, thickness, cv2.LINE_AA, 4)
     return canvas.astype(np.float32) / 255
