@@ -188,6 +188,8 @@ def find_marks(
     level = _paper_level(gray, page)
     grey = level if polarity == "dark" else 255 - level
     paper = grey if grey < cfg.dim_paper else 255
+    if page is not None:  # the desk takes the paper's level, so it holds no ink and bends no background
+        gray = np.where(page == 1, gray, np.uint8(level))
     marks = _marks(gray, cfg, page, polarity, paper=paper)
     faint = not marks  # nor that: a thin pencil's faint strokes, clear of a quiet page's noise
     if faint:
@@ -290,8 +292,8 @@ def _marks(
     if page is None:
         ink = ink_map(gray, cfg, polarity, kernel)
         inner = None
-    else:  # the desk takes the paper's level, so it holds no ink and bends no background
-        ink = ink_map(np.where(page == 1, gray, np.uint8(_paper_level(gray, page))), cfg, "dark", kernel)
+    else:  # on a sheet (whose desk `find_marks` has painted the paper's grey)
+        ink = ink_map(gray, cfg, "dark", kernel)
         rim = round(cfg.rim * max(gray.shape) / 160)  # the sheet's own edge, and the mask's coarseness
         # Off the frame is no sheet: where the sheet's edge runs out of the frame at a slant,
         # the mask's coarseness leaves a sliver of desk along the frame's edge.
@@ -515,16 +517,7 @@ def _merge_pieces(comps: list[tuple[int, Box]], cfg: SegmentConfig) -> list[Merg
     g = np.array([[b.x, b.y, b.x + b.w, b.y + b.h, b.h] for _, b in comps], np.int64).reshape(-1, 5)
 
     def joins(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        overlap = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
-        gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
-        tall = np.maximum(a[..., 4], b[..., 4])
-        height = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
-        join: np.ndarray = (
-            (overlap >= cfg.merge_overlap * np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0]))
-            & (gap <= cfg.merge_gap * np.maximum(tall, cfg.min_height))
-            & (height <= cfg.merge_height * tall)
-        )
-        return join
+        return _stacked(a, b, cfg, cfg.merge_height)
 
     pairs = np.triu(joins(g[:, None], g[None]), 1)
     while (first := np.flatnonzero(pairs)).size:
@@ -540,6 +533,22 @@ def _merge_pieces(comps: list[tuple[int, Box]], cfg: SegmentConfig) -> list[Merg
     return _stack_halves(_attach_fragments(groups, cfg), cfg)
 
 
+def _stacked(a: np.ndarray, b: np.ndarray, cfg: SegmentConfig, height: float) -> np.ndarray:
+    """Whether boxes `a` and `b` (arrays of x0, y0, x1, y1 and the height of each one's
+    tallest piece) lie one over the other as pieces of one digit may: overlapping mostly in
+    x, close in y, and together at most `height` times the taller piece's height."""
+    overlap = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+    gap = np.maximum(a[..., 1], b[..., 1]) - np.minimum(a[..., 3], b[..., 3])
+    tall = np.maximum(a[..., 4], b[..., 4])
+    union = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
+    stacked: np.ndarray = (
+        (overlap >= cfg.merge_overlap * np.minimum(a[..., 2] - a[..., 0], b[..., 2] - b[..., 0]))
+        & (gap <= cfg.merge_gap * np.maximum(tall, cfg.min_height))
+        & (union <= height * tall)
+    )
+    return stacked
+
+
 def _stack_halves(marks: list[Merged], cfg: SegmentConfig) -> list[Merged]:
     """Pair marks stacked too tall to be surely one digit (together up to `stack_height`
     times the taller, past `merge_height`): the two halves of a digit a pen broke across, or
@@ -548,31 +557,24 @@ def _stack_halves(marks: list[Merged], cfg: SegmentConfig) -> list[Merged]:
     at most half as tall as the other are a fragment's business (`_attach_fragments`)."""
     plain = sorted((m for m in marks if m.core is None), key=lambda m: -m.box.h)
     out = [m for m in marks if m.core is not None]
-    b = np.array([[m.box.x, m.box.y, m.box.x + m.box.w, m.box.y + m.box.h] for m in plain], np.int64).reshape(-1, 4)
+    g = np.array([[m.box.x, m.box.y, m.box.x + m.box.w, m.box.y + m.box.h, m.box.h] for m in plain], np.int64)
+    g = g.reshape(-1, 5)
     free = np.ones(len(plain), bool)
-    for i, (ids, box, _) in enumerate(plain):
+    for i, mark in enumerate(plain):
         if not free[i]:
             continue
         free[i] = False
-        x0, y0 = np.minimum(b[:, 0], box.x), np.minimum(b[:, 1], box.y)
-        x1, y1 = np.maximum(b[:, 2], box.x + box.w), np.maximum(b[:, 3], box.y + box.h)
-        widths, heights = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-        overlap = np.minimum(b[:, 2], box.x + box.w) - np.maximum(b[:, 0], box.x)
-        gap = np.maximum(b[:, 1], box.y) - np.minimum(b[:, 3], box.y + box.h)
+        wide = np.maximum(g[:, 2], g[i, 2]) - np.minimum(g[:, 0], g[i, 0])
+        tall = np.maximum(g[:, 3], g[i, 3]) - np.minimum(g[:, 1], g[i, 1])
         pair = np.flatnonzero(
-            free
-            & (2 * heights > box.h)
-            & (overlap >= cfg.merge_overlap * np.minimum(widths, box.w))
-            & (gap <= cfg.merge_gap * box.h)
-            & (y1 - y0 <= cfg.stack_height * box.h)
-            & (x1 - x0 <= y1 - y0)
+            free & (2 * g[:, 4] > g[i, 4]) & _stacked(g[i], g, cfg, cfg.stack_height) & (wide <= tall)
         )
         if pair.size:
-            k = int(pair[0])
-            free[k] = False
-            out.append(Merged(ids + plain[k].ids, box.union(plain[k].box), Group(ids, box)))
+            other = plain[int(pair[0])]
+            free[int(pair[0])] = False
+            out.append(Merged(mark.ids + other.ids, mark.box.union(other.box), Group(mark.ids, mark.box)))
         else:
-            out.append(plain[i])
+            out.append(mark)
     return out
 
 
