@@ -169,15 +169,14 @@ def test_a_lone_digit_on_a_dim_page_is_dark_ink(recognizer, mnist):
     assert read >= 0.8, read  # measured 1.0
 
 
-def _pair_page(
-    pair: list[tuple[np.ndarray, int]], h: int, top: int, shape: tuple[int, int], gaps: list[int]
+def _number_page(
+    digits: list[tuple[np.ndarray, int]], h: int, top: int, shape: tuple[int, int], gaps: list[int], x: int = 60
 ) -> np.ndarray:
-    """Pen digits (alpha patches) in black on white paper from x = 60, their tops on a line
+    """Pen digits (alpha patches) in black on white paper from `x`, their tops on a line
     `h` px tall at `top` (a taller one's tail hangs below it, a shorter one sits on its
     foot), each followed by its gap in px (negative: touching the next)."""
     alpha = np.zeros(shape, np.float32)
-    x = 60
-    for (patch, _), gap in zip(pair, gaps):
+    for (patch, _), gap in zip(digits, gaps):
         ph, pw = patch.shape
         y = top if ph > h else top + h - ph
         np.maximum(alpha[y : y + ph, x : x + pw], patch, out=alpha[y : y + ph, x : x + pw])
@@ -202,7 +201,7 @@ def test_a_short_digit_beside_a_long_tailed_one_is_read(recognizer, mnist):
         pair = [(pen(tall, h * rng.uniform(1.4, 1.6)), tall), (pen(short, h * rng.uniform(0.6, 0.75)), short)]
         if rng.random() < 0.5:
             pair.reverse()
-        page = _pair_page(pair, h, 100, (300, 400), [int(rng.uniform(0.05, 0.2) * h) for _ in pair])
+        page = _number_page(pair, h, 100, (300, 400), [int(rng.uniform(0.05, 0.2) * h) for _ in pair])
         right += recognizer.recognize(page).lines == ("".join(str(label) for _, label in pair),)
     assert right / 80 >= 0.84, right / 80  # measured 0.9
 
@@ -231,7 +230,7 @@ def test_a_digit_touching_a_long_tail_is_read(recognizer, mnist):
         if rng.random() < 0.5:
             pair.reverse()
         touching = [-int(rng.uniform(0.02, 0.08) * h) for _ in pair]
-        page = _pair_page(pair, h, 60, (260, 360), touching)
+        page = _number_page(pair, h, 60, (260, 360), touching)
         right += recognizer.recognize(page).lines == ("".join(str(label) for _, label in pair),)
     assert right / 80 >= 0.78, right / 80  # measured 0.84
 
@@ -249,14 +248,12 @@ def test_digits_a_pen_broke_across_are_read_whole(mnist):
         right = 0
         for _ in range(40):
             picks = rng.choice(len(mnist.x_test), 4, replace=False)
-            alpha, x = np.zeros((200, 460), np.float32), 40
+            digits = []
             for n, i in enumerate(picks):
                 skip = (rng.uniform(0.4, 0.6), rng.uniform(3, 6)) if n % 2 == 0 else None
-                patch = pen_digit(mnist.x_test[i], 70, 3.0, skip)
-                alpha[60 : 60 + patch.shape[0], x : x + patch.shape[1]] = patch
-                x += patch.shape[1] + 25
-            page = (255 * (1 - 0.85 * alpha)).astype(np.uint8)
-            right += reader.recognize(page).lines == ("".join(str(mnist.y_test[i]) for i in picks),)
+                digits.append((pen_digit(mnist.x_test[i], 70, 3.0, skip), int(mnist.y_test[i])))
+            page = _number_page(digits, 70, 60, (200, 460), [25] * 4, x=40)
+            right += reader.recognize(page).lines == ("".join(str(label) for _, label in digits),)
         got[stack] = right / 40
     assert got[2.0] >= 0.4 and got[2.0] >= got[0.0] + 0.25, got
 
