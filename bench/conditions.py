@@ -3,7 +3,7 @@
     python bench/conditions.py [--seeds 2027 2028 2029] [--scenes 200] [--size 1000x750]
                                [--model MODEL] [--data ../shared/datasets/mnist.npz]
 
-`train.photoscenes` records each scene's conditions (pen, ink, paper, a desk, lone,
+`train.photoscenes` records each scene's conditions (pen, ink, paper, a desk, a shadow, lone,
 cramped, uneven sizes); the recognizer with its defaults reads every scene once, and the
 figures of `train.scenes.score` (detection recall and precision by box, digit accuracy,
 whole lines exact) are printed for all scenes and for each condition, per seed and over
@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 def groups(conditions: dict) -> list[str]:
     """The condition groups a scene counts in."""
     c = conditions
-    keys = ("pen", "ink", "paper", "desk", "lone", "cramped", "sizes")
+    keys = ("pen", "ink", "paper", "desk", "shadow", "lone", "cramped", "sizes")
     return ["all", *(f"{k}={c[k]}" for k in keys)]
 
 

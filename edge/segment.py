@@ -190,19 +190,22 @@ def find_marks(
     paper = grey if grey < cfg.dim_paper else 255
     if page is not None:  # the desk takes the paper's level, so it holds no ink and bends no background
         gray = np.where(page == 1, gray, np.uint8(level))
-    marks = _marks(gray, cfg, page, polarity, paper=paper)
-    faint = not marks  # nor that: a thin pencil's faint strokes, clear of a quiet page's noise
-    if faint:
-        marks = _marks(gray, cfg, page, polarity, paper=paper, faint=True)
+    marks, bands = _marks(gray, cfg, page, polarity, paper=paper)
     # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
     # phone) narrower than the background's square, taken for ink with every digit in it:
-    # the background is estimated again on the scale of the digits themselves.
-    if marks and (kernel := _shadow_kernel(marks, cfg)):
-        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)
+    # the background is estimated again on the scale of the digits themselves. Most such
+    # bands run off the frame, and were dropped with the digits in them: they count too.
+    kernel = _shadow_kernel(marks, bands, cfg)
+    faint = not marks and not kernel  # nor that: a thin pencil's faint strokes, clear of a quiet page's noise
+    if faint:
+        marks, bands = _marks(gray, cfg, page, polarity, paper=paper, faint=True)
+        kernel = _shadow_kernel(marks, bands, cfg)
+    if kernel:
+        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)[0]
     # Strokes as wide as the background's square (a bold digit filling a crop or a form
     # cell) are taken for background and hollowed out: again with a square wide enough.
     elif marks and (kernel := _bold_kernel(gray, marks, cfg, polarity)):
-        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)
+        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)[0]
     return marks
 
 
@@ -245,7 +248,16 @@ def _paper_level(gray: np.ndarray, page: np.ndarray | None) -> int:
     return _median(np.bincount(sample.ravel(), minlength=256))
 
 
-def _shadow_kernel(marks: list[Mark], cfg: SegmentConfig) -> int | None:
+def _shadow_kernel(marks: list[Mark], bands: list[Mark], cfg: SegmentConfig) -> int | None:
+    """`_band_kernel` of the tallest mark, or else of the tallest band off the frame's edge."""
+    for candidates, off_edge in ((marks, False), (bands, True)):
+        tallest = max(candidates, key=lambda m: m.box.h, default=None)
+        if tallest is not None and (kernel := _band_kernel(tallest, marks, cfg, off_edge)):
+            return kernel
+    return None
+
+
+def _band_kernel(tallest: Mark, marks: list[Mark], cfg: SegmentConfig, off_edge: bool) -> int | None:
     """The background's square for a second look when the tallest mark is a band of shadow
     with digits in it, else None. It is one when it is over `outsized` times the digits'
     height, mostly faint, and its darker half falls apart into pieces of about that height
@@ -254,12 +266,12 @@ def _shadow_kernel(marks: list[Mark], cfg: SegmentConfig) -> int | None:
     that the band holds nearly all of them, the median of those dark pieces. The square is
     `digit_kernel` of it, and never under `stroke_kernel` strokes: whatever took the
     digits' place in that median, the strokes must be erased."""
-    tallest = max(marks, key=lambda m: m.box.h)
     if tallest.box.h <= cfg.outsized * cfg.min_height:  # every mark, every piece counted, is that tall
         return None
     strong = (tallest.ink > tallest.ink.max() // 2).view(np.uint8)
-    if 2 * np.count_nonzero(strong) > np.count_nonzero(tallest.ink > tallest.ink.max() // 6):
-        return None  # mostly dark: a big bold digit, not a shadow
+    # Mostly dark: a big bold digit, not a shadow (off the edge, a band may show little but its digits).
+    if not off_edge and 2 * np.count_nonzero(strong) > np.count_nonzero(tallest.ink > tallest.ink.max() // 6):
+        return None
     pieces = cv2.connectedComponentsWithStats(strong, connectivity=8)[2][1:, cv2.CC_STAT_HEIGHT]
     many = len(marks) > cfg.shadow_company
     heights = sorted(m.box.h for m in marks) if many else sorted(pieces[pieces >= cfg.min_height].tolist())
@@ -284,11 +296,12 @@ def _marks(
     kernel: int | None = None,
     paper: int = 255,
     faint: bool = False,
-) -> list[Mark]:
+) -> tuple[list[Mark], list[Mark]]:
     """`find_marks` with ink of `polarity`, on a background estimated with a square `kernel`
     px wide (by default from the frame's size), ink reaching `min_contrast` scaled to the
     `paper`'s grey (ink takes a share of the light: on a dim page, fewer grey levels), or
-    with `faint`, the faint ink level (`_thresholds`)."""
+    with `faint`, the faint ink level (`_thresholds`). Also the bands dropped along the
+    frame's edge that hold clear ink (no digits: a shadow's, maybe)."""
     if page is None:
         ink = ink_map(gray, cfg, polarity, kernel)
         inner = None
@@ -308,7 +321,7 @@ def _marks(
     # Marks and their halos lie inside the box round all ink: label and cut there alone.
     x, y, w, h = cv2.boundingRect(mask)
     if w == 0:
-        return []
+        return [], []
     H, W = gray.shape
     edge = cfg.halo
     origin = (max(0, x - edge), max(0, y - edge))
@@ -336,11 +349,13 @@ def _marks(
     sized = boxes[:, 2:].max(axis=1) >= cfg.min_height / cfg.speck
     # The frame's own edge (a scan's border, a sliver of desk, a canvas's outline) is no
     # digit, and its box would swallow every digit in the merging below.
+    spans = np.zeros(len(boxes), bool)
     if cfg.frame_edge:
         x0, y0 = boxes[:, 0] + origin[0], boxes[:, 1] + origin[1]
         sides = (x0 == 0) | (x0 + boxes[:, 2] == W)
         at_edge = sides | (y0 == 0) | (y0 + boxes[:, 3] == H)
-        sized &= ~(at_edge & ((boxes[:, 2] > W / cfg.edge_span) | (boxes[:, 3] > H / cfg.edge_span)))
+        spans = at_edge & ((boxes[:, 2] > W / cfg.edge_span) | (boxes[:, 3] > H / cfg.edge_span))
+        sized &= ~spans
         # So is a sliver a pixel or two wide along a side (a crop's dark rim, turned and
         # enlarged); one as flat along the top or bottom is under `min_height` anyway.
         sized &= ~(sides & (boxes[:, 2] <= cfg.edge_sliver))
@@ -368,7 +383,13 @@ def _marks(
                 )
             )
         marks.append(Mark(*_extract(ink, labels, ids, box, noise, origin, edge), core=alone, rest=rest))
-    return marks
+    # What ran off the frame holding clear ink may be a band of shadow (a hand's, a phone's,
+    # cast across the page and off it) with digits in it: `find_marks` may look again.
+    bands = [
+        Mark(*_extract(ink, labels, [i], Box(*boxes[i].tolist()), noise, origin, edge))
+        for i in np.flatnonzero(_holds_clear_ink(ink, labels, boxes, high, spans)).tolist()
+    ]
+    return marks, bands
 
 
 def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:
