@@ -415,7 +415,9 @@ def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:
         width = float(
             np.median(dist[np.linspace(y0, y1, n).round().astype(int), np.linspace(x0, x1, n).round().astype(int)])
         )
-        if width <= cfg.max_line_half:
+        # Specks in a row (a vignette's noise along the frame's edge) make a "line" of gaps,
+        # 0 wide: none, and its width would thin the band erased round every line.
+        if 0 < width <= cfg.max_line_half:
             widths.append(width)
             cv2.line(across[abs(x1 - x0) >= abs(y1 - y0)], (x0, y0), (x1, y1), 1, 1)
     if not widths:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from digitedge.edge.segment import find_marks
+from digitedge.edge.config import SegmentConfig
+from digitedge.edge.segment import _remove_lines, find_marks
 
 
 def test_a_small_mark_between_lines_does_not_weld_them():
@@ -62,3 +63,16 @@ def test_a_sliver_lying_along_the_frame_edge_is_no_mark():
     assert len(find_marks(page(0))) == 0
     assert len(find_marks(page(0), SegmentConfig(edge_sliver=0))) == 2  # without the rule
     assert len(find_marks(page(5))) == 2
+
+
+def test_a_ruled_line_is_erased_whole_beside_specks_in_a_row():
+    """Specks along the frame's edge (a vignette's noise) line up into straight "lines" that
+    are mostly gaps. Their width, measured on the ink along them, is 0; taken into the
+    lines' median width, they made the band erased round every line one pixel thick, and a
+    ruled line's edges stayed, welding the digits on it (pencil on ruled paper)."""
+    mask = np.zeros((300, 400), np.uint8)
+    mask[148:153, :] = 1  # a ruled line 5 px thick
+    for y in (0, 2, 297, 299):
+        mask[y, ::3] = 1  # specks in a row
+    assert _remove_lines(mask, 400, SegmentConfig())
+    assert not mask[140:160].any()
