@@ -408,8 +408,7 @@ def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:
     if segments is None:
         return False
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    across = {True: np.zeros_like(mask), False: np.zeros_like(mask)}  # lines nearer horizontal, nearer vertical
-    widths = []
+    lines = []
     for x0, y0, x1, y1 in segments.reshape(-1, 4).tolist():
         n = max(abs(x1 - x0), abs(y1 - y0)) + 1
         width = float(
@@ -418,11 +417,48 @@ def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:
         # Specks in a row (a vignette's noise along the frame's edge) make a "line" of gaps,
         # 0 wide: none, and its width would thin the band erased round every line.
         if 0 < width <= cfg.max_line_half:
-            widths.append(width)
-            cv2.line(across[abs(x1 - x0) >= abs(y1 - y0)], (x0, y0), (x1, y1), 1, 1)
-    if not widths:
+            lines.append((x0, y0, x1, y1, width))
+    if not lines:
         return False
-    half = max(1, round(float(np.median(widths))))  # a line's half width
+    half = max(1, round(float(np.median([w for *_, w in lines]))))  # a line's half width
+    found = np.array([line[:4] for line in lines])
+    _erase(mask, found, half)
+    # The search stops short of a line's end where the line strays a pixel from the course
+    # it follows (its half-degree steps, a page's curl, a lens): the stub left would read as
+    # a 1 or weld digits. Straight pieces of thin ink left on the course of a line found are
+    # its ends, erased alike.
+    stubs = cv2.HoughLinesP(
+        thin & mask, 1, np.pi / 360, cfg.min_height, minLineLength=cfg.min_height, maxLineGap=half + 1
+    )
+    if stubs is not None:
+        _erase(mask, _on_course(stubs.reshape(-1, 4), found, half), half)
+    return True
+
+
+def _on_course(stubs: np.ndarray, lines: np.ndarray, half: int) -> np.ndarray:
+    """The segments of `stubs` (rows x0, y0, x1, y1) that lie along one of `lines`: within a
+    degree of its direction, both ends within `half` + 1 px of its course."""
+
+    def unit(seg: np.ndarray) -> np.ndarray:
+        d = (seg[:, 2:] - seg[:, :2]).astype(np.float64)
+        out: np.ndarray = d / np.hypot(d[:, :1], d[:, 1:])
+        return out
+
+    d, e = unit(lines), unit(stubs)  # (n, 2), (m, 2)
+    near = np.abs(e[:, None, 0] * d[None, :, 1] - e[:, None, 1] * d[None, :, 0]) <= np.sin(np.pi / 180)  # parallel
+    for end in (stubs[:, :2], stubs[:, 2:]):
+        rel = end[:, None, :] - lines[None, :, :2]  # (m, n, 2)
+        near = near & (np.abs(rel[..., 0] * d[None, :, 1] - rel[..., 1] * d[None, :, 0]) <= half + 1)
+    kept: np.ndarray = stubs[near.any(axis=1)]
+    return kept
+
+
+def _erase(mask: np.ndarray, segments: np.ndarray, half: int) -> None:
+    """Erase the line `segments` (rows x0, y0, x1, y1), `half` px each side of them, from `mask`
+    in place, but not where a stroke crosses: ink `half` + 2 px beyond on both sides stays."""
+    across = {True: np.zeros_like(mask), False: np.zeros_like(mask)}  # lines nearer horizontal, nearer vertical
+    for x0, y0, x1, y1 in segments.tolist():
+        cv2.line(across[abs(x1 - x0) >= abs(y1 - y0)], (x0, y0), (x1, y1), 1, 1)
     reach = half + 2
     for horizontal, drawn in across.items():
         if drawn.any():
@@ -436,7 +472,6 @@ def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:
             axis = 0 if horizontal else 1
             crossed = (np.roll(mask, reach, axis=axis) == 1) & (np.roll(mask, -reach, axis=axis) == 1)
             mask[(band == 1) & ~crossed] = 0
-    return True
 
 
 _BOLD = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))  # strokes at least this thick are no ruled line
