@@ -355,6 +355,13 @@ def _marks(
         sides = (x0 == 0) | (x0 + boxes[:, 2] == W)
         at_edge = sides | (y0 == 0) | (y0 + boxes[:, 3] == H)
         spans = at_edge & ((boxes[:, 2] > W / cfg.edge_span) | (boxes[:, 3] > H / cfg.edge_span))
+        if inner is not None:  # on a sheet, its outline is the frame's edge (a shadow runs off it)
+            outline = inner & ~cv2.erode(inner.view(np.uint8), _square(3)).view(bool)
+            on_outline = np.zeros(len(boxes), bool)
+            on_outline[labels[outline[inside]]] = True
+            on_outline[0] = False
+            sheet_w, sheet_h = cv2.boundingRect(inner.view(np.uint8))[2:]
+            spans |= on_outline & ((boxes[:, 2] > sheet_w / cfg.edge_span) | (boxes[:, 3] > sheet_h / cfg.edge_span))
         sized &= ~spans
         # So is a sliver a pixel or two wide along a side (a crop's dark rim, turned and
         # enlarged); one as flat along the top or bottom is under `min_height` anyway.
