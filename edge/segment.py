@@ -249,7 +249,8 @@ def _paper_level(gray: np.ndarray, page: np.ndarray | None) -> int:
 
 
 def _shadow_kernel(marks: list[Mark], bands: list[Mark], cfg: SegmentConfig) -> int | None:
-    """`_band_kernel` of the tallest mark, or else of the tallest band off the frame's edge."""
+    """`_band_kernel` of the tallest mark, or else of the tallest band off the frame's edge
+    (or the sheet's outline)."""
     for candidates, off_edge in ((marks, False), (bands, True)):
         tallest = max(candidates, key=lambda m: m.box.h, default=None)
         if tallest is not None and (kernel := _band_kernel(tallest, marks, cfg, off_edge)):
@@ -301,7 +302,7 @@ def _marks(
     px wide (by default from the frame's size), ink reaching `min_contrast` scaled to the
     `paper`'s grey (ink takes a share of the light: on a dim page, fewer grey levels), or
     with `faint`, the faint ink level (`_thresholds`). Also the bands dropped along the
-    frame's edge that hold clear ink (no digits: a shadow's, maybe)."""
+    frame's edge or a sheet's outline that hold clear ink (no digits: a shadow's, maybe)."""
     if page is None:
         ink = ink_map(gray, cfg, polarity, kernel)
         inner = None
@@ -390,8 +391,9 @@ def _marks(
                 )
             )
         marks.append(Mark(*_extract(ink, labels, ids, box, noise, origin, edge), core=alone, rest=rest))
-    # What ran off the frame holding clear ink may be a band of shadow (a hand's, a phone's,
-    # cast across the page and off it) with digits in it: `find_marks` may look again.
+    # What ran off the frame or the sheet holding clear ink may be a band of shadow (a
+    # hand's, a phone's, cast across the page and off it) with digits in it: `find_marks`
+    # may look again.
     bands = [
         Mark(*_extract(ink, labels, [i], Box(*boxes[i].tolist()), noise, origin, edge))
         for i in np.flatnonzero(_holds_clear_ink(ink, labels, boxes, high, spans)).tolist()
@@ -415,21 +417,24 @@ def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:
     if segments is None:
         return False
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    lines = []
+    found, widths = [], []
     for x0, y0, x1, y1 in segments.reshape(-1, 4).tolist():
         n = max(abs(x1 - x0), abs(y1 - y0)) + 1
         width = float(
             np.median(dist[np.linspace(y0, y1, n).round().astype(int), np.linspace(x0, x1, n).round().astype(int)])
         )
-        # Specks in a row (a vignette's noise along the frame's edge) make a "line" of gaps,
-        # 0 wide: none, and its width would thin the band erased round every line.
-        if 0 < width <= cfg.max_line_half:
-            lines.append((x0, y0, x1, y1, width))
-    if not lines:
+        if width <= cfg.max_line_half:
+            found.append((x0, y0, x1, y1))
+            widths.append(width)
+    if not found:
         return False
-    half = max(1, round(float(np.median([w for *_, w in lines]))))  # a line's half width
-    found = np.array([line[:4] for line in lines])
-    _erase(mask, found, half)
+    # A line of specks in a row (a faint line broken by noise, a vignette's noise along the
+    # frame's edge) is mostly gaps, 0 wide: erased, but its width would thin the band erased
+    # round every solid line to a pixel, and their edges would stay.
+    solid = [w for w in widths if w > 0]
+    half = max(1, round(float(np.median(solid)))) if solid else 1  # a line's half width
+    lines = np.array(found)
+    _erase(mask, lines, half)
     # The search stops short of a line's end where the line strays a pixel from the course
     # it follows (its half-degree steps, a page's curl, a lens): the stub left would read as
     # a 1 or weld digits. Straight pieces of thin ink left on the course of a line found are
@@ -438,7 +443,7 @@ def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:
         thin & mask, 1, np.pi / 360, cfg.min_height, minLineLength=cfg.min_height, maxLineGap=half + 1
     )
     if stubs is not None:
-        _erase(mask, _on_course(stubs.reshape(-1, 4), found, half), half)
+        _erase(mask, _on_course(stubs.reshape(-1, 4), lines, half), half)
     return True
 
 
