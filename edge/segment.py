@@ -190,16 +190,16 @@ def find_marks(
     paper = grey if grey < cfg.dim_paper else 255
     if page is not None:  # the desk takes the paper's level, so it holds no ink and bends no background
         gray = np.where(page == 1, gray, np.uint8(level))
-    marks, bands = _marks(gray, cfg, page, polarity, paper=paper)
+    marks, band = _marks(gray, cfg, page, polarity, paper=paper)
     # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
     # phone) narrower than the background's square, taken for ink with every digit in it:
     # the background is estimated again on the scale of the digits themselves. Most such
     # bands run off the frame, and were dropped with the digits in them: they count too.
-    kernel = _shadow_kernel(marks, bands, cfg)
+    kernel = _shadow_kernel(marks, band, cfg)
     faint = not marks and not kernel  # nor that: a thin pencil's faint strokes, clear of a quiet page's noise
     if faint:
-        marks, bands = _marks(gray, cfg, page, polarity, paper=paper, faint=True)
-        kernel = _shadow_kernel(marks, bands, cfg)
+        marks, band = _marks(gray, cfg, page, polarity, paper=paper, faint=True)
+        kernel = _shadow_kernel(marks, band, cfg)
     if kernel:
         marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)[0]
     # Strokes as wide as the background's square (a bold digit filling a crop or a form
@@ -248,11 +248,10 @@ def _paper_level(gray: np.ndarray, page: np.ndarray | None) -> int:
     return _median(np.bincount(sample.ravel(), minlength=256))
 
 
-def _shadow_kernel(marks: list[Mark], bands: list[Mark], cfg: SegmentConfig) -> int | None:
-    """`_band_kernel` of the tallest mark, or else of the tallest band off the frame's edge
-    (or the sheet's outline)."""
-    for candidates, off_edge in ((marks, False), (bands, True)):
-        tallest = max(candidates, key=lambda m: m.box.h, default=None)
+def _shadow_kernel(marks: list[Mark], band: Mark | None, cfg: SegmentConfig) -> int | None:
+    """`_band_kernel` of the tallest mark, or else of the band off the frame's edge (or the
+    sheet's outline)."""
+    for tallest, off_edge in ((max(marks, key=lambda m: m.box.h, default=None), False), (band, True)):
         if tallest is not None and (kernel := _band_kernel(tallest, marks, cfg, off_edge)):
             return kernel
     return None
@@ -297,12 +296,13 @@ def _marks(
     kernel: int | None = None,
     paper: int = 255,
     faint: bool = False,
-) -> tuple[list[Mark], list[Mark]]:
+) -> tuple[list[Mark], Mark | None]:
     """`find_marks` with ink of `polarity`, on a background estimated with a square `kernel`
     px wide (by default from the frame's size), ink reaching `min_contrast` scaled to the
     `paper`'s grey (ink takes a share of the light: on a dim page, fewer grey levels), or
-    with `faint`, the faint ink level (`_thresholds`). Also the bands dropped along the
-    frame's edge or a sheet's outline that hold clear ink (no digits: a shadow's, maybe)."""
+    with `faint`, the faint ink level (`_thresholds`). Also, without a `kernel`, the tallest
+    band dropped along the frame's edge or a sheet's outline that holds clear ink (no
+    digit: a shadow's, maybe), or None."""
     if page is None:
         ink = ink_map(gray, cfg, polarity, kernel)
         inner = None
@@ -322,7 +322,7 @@ def _marks(
     # Marks and their halos lie inside the box round all ink: label and cut there alone.
     x, y, w, h = cv2.boundingRect(mask)
     if w == 0:
-        return [], []
+        return [], None
     H, W = gray.shape
     edge = cfg.halo
     origin = (max(0, x - edge), max(0, y - edge))
@@ -391,14 +391,14 @@ def _marks(
                 )
             )
         marks.append(Mark(*_extract(ink, labels, ids, box, noise, origin, edge), core=alone, rest=rest))
-    # What ran off the frame or the sheet holding clear ink may be a band of shadow (a
-    # hand's, a phone's, cast across the page and off it) with digits in it: `find_marks`
-    # may look again.
-    bands = [
-        Mark(*_extract(ink, labels, [i], Box(*boxes[i].tolist()), noise, origin, edge))
-        for i in np.flatnonzero(_holds_clear_ink(ink, labels, boxes, high, spans)).tolist()
-    ]
-    return marks, bands
+    # The tallest thing that ran off the frame or the sheet holding clear ink may be a band
+    # of shadow (a hand's, a phone's, cast across the page and off it) with digits in it:
+    # `find_marks` may look again. A look again (with a `kernel`) is not asked for it.
+    held = np.flatnonzero(_holds_clear_ink(ink, labels, boxes, high, spans & (kernel is None)))
+    if not held.size:
+        return marks, None
+    i = int(held[boxes[held, 3].argmax()])
+    return marks, Mark(*_extract(ink, labels, [i], Box(*boxes[i].tolist()), noise, origin, edge))
 
 
 def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:
@@ -583,13 +583,8 @@ def _merge_pieces(comps: list[tuple[int, Box]], cfg: SegmentConfig) -> list[Merg
     merged group's row and column."""
     comps = sorted(comps, key=lambda c: -c[1].area)
     ids = [[i] for i, _ in comps]
-    # per group: x0, y0, x1, y1 of its box, and the height of its tallest component
-    g = np.array([[b.x, b.y, b.x + b.w, b.y + b.h, b.h] for _, b in comps], np.int64).reshape(-1, 5)
-
-    def joins(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return _stacked(a, b, cfg, cfg.merge_height)
-
-    pairs = np.triu(joins(g[:, None], g[None]), 1)
+    g = _corners([b for _, b in comps])  # per group; its last column: the height of its tallest component
+    pairs = np.triu(_stacked(g[:, None], g[None], cfg, cfg.merge_height), 1)
     while (first := np.flatnonzero(pairs)).size:
         a, b = divmod(int(first[0]), len(g))
         ids[a] += ids.pop(b)
@@ -597,10 +592,15 @@ def _merge_pieces(comps: list[tuple[int, Box]], cfg: SegmentConfig) -> list[Merg
         g[a, 2:] = np.maximum(g[a, 2:], g[b, 2:])
         g = np.delete(g, b, axis=0)
         pairs = np.delete(np.delete(pairs, b, axis=0), b, axis=1)
-        again = joins(g[a], g)
+        again = _stacked(g[a], g, cfg, cfg.merge_height)
         pairs[a, a + 1 :], pairs[:a, a] = again[a + 1 :], again[:a]
     groups = [Group(i, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))) for i, (x0, y0, x1, y1, _) in zip(ids, g)]
     return _stack_halves(_attach_fragments(groups, cfg), cfg)
+
+
+def _corners(boxes: list[Box]) -> np.ndarray:
+    """Rows of x0, y0, x1, y1 and height, one per box (what `_stacked` compares)."""
+    return np.array([[b.x, b.y, b.x + b.w, b.y + b.h, b.h] for b in boxes], np.int64).reshape(-1, 5)
 
 
 def _stacked(a: np.ndarray, b: np.ndarray, cfg: SegmentConfig, height: float) -> np.ndarray:
@@ -627,8 +627,7 @@ def _stack_halves(marks: list[Merged], cfg: SegmentConfig) -> list[Merged]:
     at most half as tall as the other are a fragment's business (`_attach_fragments`)."""
     plain = sorted((m for m in marks if m.core is None), key=lambda m: -m.box.h)
     out = [m for m in marks if m.core is not None]
-    g = np.array([[m.box.x, m.box.y, m.box.x + m.box.w, m.box.y + m.box.h, m.box.h] for m in plain], np.int64)
-    g = g.reshape(-1, 5)
+    g = _corners([m.box for m in plain])
     free = np.ones(len(plain), bool)
     for i, mark in enumerate(plain):
         if not free[i]:
