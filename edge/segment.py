@@ -652,13 +652,19 @@ def _attach_fragments(groups: list[Group], cfg: SegmentConfig) -> list[Merged]:
     unless the result would be wider than a digit — or, for a flat stroke across the top (the
     detached bar of a 5 or 7, often long), wider than 1.5 digit heights. Dots stay apart:
     they are too small. Each group comes with its core (the host before anything was
-    attached), or None."""
+    attached), or None. A host takes pieces from one side of its core only: short pieces
+    on both sides of a tall one are the digits either side of a long tail."""
     groups = sorted(groups, key=lambda g: -g[1].h)
     kept: list[Merged] = []
+    sides: dict[int, int] = {}  # the side (-1 left, 1 right of its core's middle) a host took a piece from
     for ids, box in groups:
         host = None
-        for k, (_, big, _) in enumerate(kept):
+        for k, (_, big, core) in enumerate(kept):
             if big.h < cfg.fragment_host * box.h:  # most pairs: digits of about one height, or a short one beside
+                continue
+            middle = (core.box if core else big).cx
+            side = -1 if box.x + box.w <= middle else 1 if box.x >= middle else 0
+            if side and -side == sides.get(k):
                 continue
             gap = max(big.x - (box.x + box.w), box.x - (big.x + big.w))
             inside_y = big.y - cfg.fragment_reach * big.h <= box.cy <= big.y + (1 + cfg.fragment_reach) * big.h
@@ -672,6 +678,7 @@ def _attach_fragments(groups: list[Group], cfg: SegmentConfig) -> list[Merged]:
                 and union.h <= cfg.fragment_union * big.h
             ):
                 host = k
+                sides[k] = sides.get(k) or side
                 break
         if host is None:
             kept.append(Merged(ids, box, None))

@@ -78,3 +78,19 @@ def test_a_ruled_line_is_erased_whole_beside_specks_in_a_row():
     assert _remove_lines(mask, 400, SegmentConfig())
     assert not mask[140:160].any()
     assert not mask[[0, 2, 297, 299]].any()
+
+
+def test_short_digits_either_side_of_a_long_tail_stay_apart():
+    """A 9 whose stem hangs far below the line, with a short digit close on each side (two
+    real-dev photos: "354708745" read "3518745"). Each short one passes as a stroke broken
+    off the tall one; a host takes them from one side only, or both join one piece over its
+    middle and the tall digit is read alone."""
+    page = np.full((300, 420), 255, np.uint8)
+    cv2.ellipse(page, (105, 70), (14, 18), 0, 0, 360, 0, 3)  # a short digit on the left
+    cv2.circle(page, (145, 65), 12, 0, 3)  # the 9's loop...
+    cv2.line(page, (157, 65), (155, 175), 0, 3)  # ...and its long stem
+    cv2.ellipse(page, (185, 70), (12, 16), 0, 0, 360, 0, 3)  # a short digit on the right
+    marks = find_marks(page)
+    tall = max(marks, key=lambda m: m.box.h)
+    shorts = [m.box for m in marks if m is not tall] + ([tall.rest.box] if tall.rest else [])
+    assert sorted(b.x // 40 for b in shorts) == [2, 4], shorts  # each short one a piece of its own
