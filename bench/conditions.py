@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 def groups(conditions: dict) -> list[str]:
     """The condition groups a scene counts in."""
     c = conditions
-    keys = ("pen", "ink", "paper", "desk", "shadow", "lone", "cramped", "sizes")
+    keys = ("pen", "ink", "paper", "desk", "rim", "shadow", "lone", "cramped", "sizes")
     return ["all", *(f"{k}={c[k]}" for k in keys)]
 
 

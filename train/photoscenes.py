@@ -224,9 +224,10 @@ def _camera(
         quad = (quad - centre) @ rot.T + centre
         background = _desk(bh, bw, rng)
     else:  # paper fills the frame, seen a little askew; a sliver of desk may show at its edges
+        # (as where a sheet was cropped from a photo a little loosely), up to 2% of the frame
         quad = (
             np.array([[-0.04, -0.04], [1.04, -0.04], [1.04, 1.04], [-0.04, 1.04]], np.float32)
-            + rng.uniform(-0.04, 0.04, (4, 2)).astype(np.float32)
+            + rng.uniform(-0.04, 0.06, (4, 2)).astype(np.float32) * np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]])
         ) * np.array([bw, bh], np.float32)
         background = _desk(bh, bw, rng)
     m = cv2.getPerspectiveTransform(corners, quad.astype(np.float32))
@@ -259,7 +260,8 @@ def _camera(
     image = cv2.add(photo * 255, noise[..., None].repeat(3, axis=2), dtype=cv2.CV_32F)
     image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
     ok, enc = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
-    shot: dict[str, object] = {"desk": desk, "shadow": shadowed, "light": round(float(light.mean()), 2)}
+    rim = not desk and bool(((quad > 0) & (quad < [bw, bh])).any())  # a corner inside the frame: desk shows
+    shot: dict[str, object] = {"desk": desk, "rim": rim, "shadow": shadowed, "light": round(float(light.mean()), 2)}
     decoded = cv2.imdecode(enc, cv2.IMREAD_COLOR)
     assert decoded is not None, "OpenCV decodes the JPEG it just encoded"
     return decoded, owner, shot
