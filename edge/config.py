@@ -34,7 +34,8 @@ class SegmentConfig:
     desk_ratio: float = 0.6  # a desk is at most this bright relative to the sheet on it (a shadow is brighter)
     frame_edge: bool = True  # drop marks along the frame's edge spanning 1/`edge_span` of it (a border, not a digit)
     edge_span: int = 3  # ...a third of the frame's width or height, or lying along it at most...
-    edge_sliver: int = 2  # ...this many px deep
+    edge_sliver: int = 2  # ...this many px deep, or lying along it (longer along it than deep)...
+    edge_contact: float = 0.75  # ...flush with it along this share of its length (desk past the paper)
     # polarity: a frame whose median is at least this bright is paper (one of three votes)
     bright_median: int = 110
     polarity_px: int = 320  # the other votes look at a copy at most this big...

@@ -190,7 +190,12 @@ def find_marks(
     paper = grey if grey < cfg.dim_paper else 255
     if page is not None:  # the desk takes the paper's level, so it holds no ink and bends no background
         gray = np.where(page == 1, gray, np.uint8(level))
-    marks, band = _marks(gray, cfg, page, polarity, paper=paper)
+    found = _marks(gray, cfg, page, polarity, paper=paper)
+    if found.rims is not None:  # desk past the paper's edge: it takes the paper's level too, and sets no levels
+        rims = cv2.dilate(found.rims, _square(2 * cfg.halo + 3)).view(bool)
+        gray = np.where(rims, np.uint8(level), gray)
+        found = _marks(gray, cfg, page, polarity, paper=paper)
+    marks, band = found.marks, found.band
     # A mark far taller than the others is no digit but a band of shadow (a hand, a pen, a
     # phone) narrower than the background's square, taken for ink with every digit in it:
     # the background is estimated again on the scale of the digits themselves. Most such
@@ -198,7 +203,7 @@ def find_marks(
     kernel = _shadow_kernel(marks, band, cfg)
     faint = not marks and not kernel  # nor that: a thin pencil's faint strokes, clear of a quiet page's noise
     if faint:
-        marks, band = _marks(gray, cfg, page, polarity, paper=paper, faint=True)
+        marks, band = _marks(gray, cfg, page, polarity, paper=paper, faint=True)[:2]
         kernel = _shadow_kernel(marks, band, cfg)
     if kernel:
         marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)[0]
@@ -288,6 +293,17 @@ def _band_kernel(tallest: Mark, marks: list[Mark], cfg: SegmentConfig, off_edge:
     return max(3, round(cfg.digit_kernel * typical), round(cfg.stroke_kernel * stroke))
 
 
+class Found(NamedTuple):
+    """What `_marks` found: the candidate digits; without a `kernel`, the tallest band
+    dropped along the frame's edge or a sheet's outline that holds clear ink (no digit: a
+    shadow's, maybe), or None; and the marks lying along the frame's edge (desk past a
+    sheet cropped loosely) as a 0/1 mask of the frame, or None."""
+
+    marks: list[Mark]
+    band: Mark | None
+    rims: np.ndarray | None
+
+
 def _marks(
     gray: np.ndarray,
     cfg: SegmentConfig,
@@ -296,13 +312,11 @@ def _marks(
     kernel: int | None = None,
     paper: int = 255,
     faint: bool = False,
-) -> tuple[list[Mark], Mark | None]:
+) -> Found:
     """`find_marks` with ink of `polarity`, on a background estimated with a square `kernel`
     px wide (by default from the frame's size), ink reaching `min_contrast` scaled to the
     `paper`'s grey (ink takes a share of the light: on a dim page, fewer grey levels), or
-    with `faint`, the faint ink level (`_thresholds`). Also, without a `kernel`, the tallest
-    band dropped along the frame's edge or a sheet's outline that holds clear ink (no
-    digit: a shadow's, maybe), or None."""
+    with `faint`, the faint ink level (`_thresholds`)."""
     if page is None:
         ink = ink_map(gray, cfg, polarity, kernel)
         inner = None
@@ -322,7 +336,7 @@ def _marks(
     # Marks and their halos lie inside the box round all ink: label and cut there alone.
     x, y, w, h = cv2.boundingRect(mask)
     if w == 0:
-        return [], None
+        return Found([], None, None)
     H, W = gray.shape
     edge = cfg.halo
     origin = (max(0, x - edge), max(0, y - edge))
@@ -351,6 +365,7 @@ def _marks(
     # The frame's own edge (a scan's border, a sliver of desk, a canvas's outline) is no
     # digit, and its box would swallow every digit in the merging below.
     spans = np.zeros(len(boxes), bool)
+    rims = None
     if cfg.frame_edge:
         x0, y0 = boxes[:, 0] + origin[0], boxes[:, 1] + origin[1]
         sides = (x0 == 0) | (x0 + boxes[:, 2] == W)
@@ -367,6 +382,13 @@ def _marks(
         # So is a sliver a pixel or two wide along a side (a crop's dark rim, turned and
         # enlarged); one as flat along the top or bottom is under `min_height` anyway.
         sized &= ~(sides & (boxes[:, 2] <= cfg.edge_sliver))
+        # And a mark lying along it, flush for most of its length: desk showing past a sheet
+        # cropped a little loosely, a wedge in a corner (a stroke touches the edge briefly).
+        lying = _lying_along_edge(labels, boxes, origin, (H, W), cfg.edge_contact)
+        sized &= ~lying
+        if (big := lying & (boxes[:, 2:].max(axis=1) >= cfg.min_height)).any():  # not specks of noise
+            rims = np.zeros((H, W), np.uint8)
+            rims[inside] = np.isin(labels, np.flatnonzero(big))
     strong = _holds_clear_ink(ink, labels, boxes, high, sized)
     comps = [
         (i, Box(*boxes[i].tolist()))
@@ -396,9 +418,34 @@ def _marks(
     # `find_marks` may look again. A look again (with a `kernel`) is not asked for it.
     held = np.flatnonzero(_holds_clear_ink(ink, labels, boxes, high, spans & (kernel is None)))
     if not held.size:
-        return marks, None
+        return Found(marks, None, rims)
     i = int(held[boxes[held, 3].argmax()])
-    return marks, Mark(*_extract(ink, labels, [i], Box(*boxes[i].tolist()), noise, origin, edge))
+    return Found(marks, Mark(*_extract(ink, labels, [i], Box(*boxes[i].tolist()), noise, origin, edge)), rims)
+
+
+def _lying_along_edge(
+    labels: np.ndarray, boxes: np.ndarray, origin: tuple[int, int], frame: tuple[int, int], share: float
+) -> np.ndarray:
+    """Which components (`labels` cut from the frame at `origin`) lie along an edge of the
+    `frame` (H, W): longer along it than deep, and flush with it along `share` of that length."""
+    H, W = frame
+    h, w = labels.shape
+    bw, bh = boxes[:, 2], boxes[:, 3]
+    edges = []
+    if origin[0] == 0:
+        edges.append((labels[:, 0], bh, bw))
+    if origin[0] + w == W:
+        edges.append((labels[:, -1], bh, bw))
+    if origin[1] == 0:
+        edges.append((labels[0], bw, bh))
+    if origin[1] + h == H:
+        edges.append((labels[-1], bw, bh))
+    along = np.zeros(len(boxes), bool)
+    for pixels, length, depth in edges:
+        flush = np.bincount(pixels, minlength=len(boxes))[: len(boxes)]
+        along |= (flush >= share * np.maximum(length, 1)) & (length >= depth)
+    along[0] = False  # the background
+    return along
 
 
 def _remove_lines(mask: np.ndarray, size: int, cfg: SegmentConfig) -> bool:

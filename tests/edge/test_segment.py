@@ -61,7 +61,7 @@ def test_a_sliver_lying_along_the_frame_edge_is_no_mark():
         return p
 
     assert len(find_marks(page(0))) == 0
-    assert len(find_marks(page(0), SegmentConfig(edge_sliver=0))) == 2  # without the rule
+    assert len(find_marks(page(0), SegmentConfig(edge_sliver=0, edge_contact=2))) == 2  # without the rules
     assert len(find_marks(page(5))) == 2
 
 
@@ -94,3 +94,18 @@ def test_short_digits_either_side_of_a_long_tail_stay_apart():
     tall = max(marks, key=lambda m: m.box.h)
     shorts = [m.box for m in marks if m is not tall] + ([tall.rest.box] if tall.rest else [])
     assert sorted(b.x // 40 for b in shorts) == [2, 4], shorts  # each short one a piece of its own
+
+
+def test_desk_showing_past_the_paper_at_the_frame_edge_is_no_mark():
+    """A sheet cropped or framed a little loosely leaves desk along the frame's edges: a
+    wedge in a corner, a strip along a side. Flush with the edge for most of its length, it
+    is dropped (it read as a 1, or as a 7 where two edges meet); a digit touching the edge
+    at a point stays."""
+    page = np.full((300, 400), 235, np.uint8)
+    cv2.fillPoly(page, [np.array([[0, 0], [10, 0], [0, 90]])], 30)  # a wedge of desk, top left
+    cv2.fillPoly(page, [np.array([[399, 299], [399, 250], [394, 299]])], 30)  # a sliver, bottom right
+    cv2.circle(page, (385, 150), 14, 0, 3)  # a 0 touching the right edge
+    cv2.rectangle(page, (150, 120), (180, 170), 0, 3)  # a digit in the middle
+    boxes = sorted((m.box.x, m.box.y) for m in find_marks(page))
+    assert len(boxes) == 2 and boxes[0][0] > 100 and boxes[1][0] > 350, boxes
+    assert len(find_marks(page, SegmentConfig(edge_contact=2))) == 4  # without the rule
