@@ -15,33 +15,23 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from trees import REPO, checkout, layout
 
 # Inline, so that it runs inside another commit's tree too.
 HASHER = r"""
-import hashlib, importlib, json, sys, tempfile
+import hashlib, importlib, json, sys
 from pathlib import Path
-tree = Path(sys.argv[1])
-if (tree / "edge" / "_package").is_dir():  # the folders install as digitedge.edge, ...: lay that out
-    pkg = Path(tempfile.mkdtemp()) / "digitedge"
-    pkg.mkdir()
-    (pkg / "__init__.py").symlink_to(tree / "edge" / "_package" / "__init__.py")
-    for name in ("edge", "train", "convert"):
-        (pkg / name).symlink_to(tree / name)
-    sys.path.insert(0, str(pkg.parent))
-    prefix = "digitedge."
-else:  # commits from before the namespaced install
-    sys.path.insert(0, str(tree))
-    prefix = ""
+sys.path.insert(0, sys.argv[4])
+prefix = sys.argv[5]
 import cv2, numpy as np
 Recognizer = importlib.import_module(prefix + "edge.recognize").Recognizer
 load_mnist = importlib.import_module(prefix + "train.data").load_mnist
 make_scene = importlib.import_module(prefix + "train.scenes").make_scene
-mnist = load_mnist(sys.argv[2])
-count = int(sys.argv[3])
+mnist = load_mnist(sys.argv[1])
+count = int(sys.argv[2])
 rec = Recognizer(num_threads=1)
 sets = {}
-samples = sorted(Path(sys.argv[4]).glob("*.jpg"))
+samples = sorted(Path(sys.argv[3]).glob("*.jpg"))
 sets["samples"] = [cv2.imread(str(p)) for p in samples]
 rng = np.random.default_rng(11)
 sets["clean"] = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean").image for _ in range(count)]
@@ -67,12 +57,13 @@ def fingerprint(tree: Path, data: str, count: int) -> dict[str, str]:
     """Hashes per set of recognition output, computed with the code in `tree`."""
     import json
 
-    res = subprocess.run(
-        [sys.executable, "-c", HASHER, str(tree), data, str(count), str(REPO / "samples")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        res = subprocess.run(
+            [sys.executable, "-c", HASHER, data, str(count), str(REPO / "samples"), *layout(tree, Path(tmp))],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if res.returncode:
         raise SystemExit(f"same: fingerprint failed in {tree}:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.splitlines()[-1])
@@ -88,12 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     print("this checkout:", here)
     if not args.rev:
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "-q", "--detach", tmp, args.rev], check=True)
-        try:
-            there = fingerprint(Path(tmp), args.data, args.scenes)
-        finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", tmp], check=False)
+    with checkout(args.rev) as tree:
+        there = fingerprint(tree, args.data, args.scenes)
     print(f"{args.rev}:", there)
     differ = [k for k in here if here[k] != there.get(k)]
     print("same bytes" if not differ else f"DIFFERENT: {', '.join(differ)}")

@@ -18,17 +18,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from trees import REPO, checkout, layout
 
 # Inline, not imported from bench/run.py: it must run inside the other commit's tree too.
 TIMER = r"""
-import json, sys, time
+import importlib, json, sys, time
 sys.path.insert(0, sys.argv[1])
+prefix = sys.argv[3]
 import cv2, numpy as np
 cv2.setNumThreads(1)
-from digitedge.edge.recognize import Recognizer
-from digitedge.train.data import load_mnist
-from digitedge.train.scenes import make_scene
+Recognizer = importlib.import_module(prefix + "edge.recognize").Recognizer
+load_mnist = importlib.import_module(prefix + "train.data").load_mnist
+make_scene = importlib.import_module(prefix + "train.scenes").make_scene
 mnist = load_mnist(sys.argv[2])
 rng = np.random.default_rng(5)
 frames = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean", n_lines=2).image for _ in range(20)]
@@ -52,23 +53,15 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=6)
     args = p.parse_args()
     data = str(Path(args.data).resolve())
-    with tempfile.TemporaryDirectory() as tmp:
-        other = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(other), args.rev], check=True)
-        try:
-            times: dict[str, list[float]] = {args.rev: [], "this checkout": []}
-            for _ in range(args.rounds):
-                for name, tree in ((args.rev, other), ("this checkout", REPO)):
-                    out = subprocess.run(
-                        [sys.executable, "-c", TIMER, str(tree), data],
-                        cwd=tree,
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    ).stdout
-                    times[name] += json.loads(out.strip().splitlines()[-1])
-        finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(other)], check=False)
+    with checkout(args.rev) as other, tempfile.TemporaryDirectory() as tmp:
+        paths = {args.rev: layout(other, Path(tmp) / "rev"), "this checkout": layout(REPO, Path(tmp) / "here")}
+        times: dict[str, list[float]] = {name: [] for name in paths}
+        for _ in range(args.rounds):
+            for name, (path, prefix) in paths.items():
+                out = subprocess.run(
+                    [sys.executable, "-c", TIMER, path, data, prefix], capture_output=True, text=True, check=True
+                ).stdout
+                times[name] += json.loads(out.strip().splitlines()[-1])
     ms = {name: 1e3 * statistics.median(t) for name, t in times.items()}
     for name, m in ms.items():
         print(f"{name}: {m:.2f} ms/frame, {1e3 / m:.0f} frames/s")
