@@ -203,7 +203,8 @@ class Recognizer:
                 rejected.append(piece)
         sure_boxes = [d.box for d, _ in sure]
         in_number = [t for t in doubtful if in_a_number(t[0].box, sure_boxes)]
-        kept = {id(d): (d, piece) for d, piece in _without_outsized_ones(sure + in_number, cfg.tall_one)}
+        read = _without_cut_ones(_without_outsized_ones(sure + in_number, cfg.tall_one), view.gray.shape[0])
+        kept = {id(d): (d, piece) for d, piece in read}
         lines = group_lines([d for d, _ in kept.values()])  # in the view, where rows run level
         ordered = [kept[id(d)] for line in lines for d in line]
         digits = tuple(Digit(_frame_box(piece.mark, view, d.box), d.label, d.confidence) for d, piece in ordered)
@@ -401,6 +402,13 @@ def _without_outsized_ones(read: list[tuple[Digit, Piece]], factor: float) -> li
             continue
         out.append((d, piece))
     return out
+
+
+def _without_cut_ones(read: list[tuple[Digit, Piece]], height: int) -> list[tuple[Digit, Piece]]:
+    """The digits read but a 1 running out of the top or bottom of a view `height` px tall:
+    a straight stroke the frame cuts is a line running on (a grid or ruled line, a table's
+    or a margin's rule), not a 1, which ends on the paper."""
+    return [(d, p) for d, p in read if d.label != 1 or 0 < p.mark.box.y and p.mark.box.y + p.mark.box.h < height]
 
 
 def in_a_number(box: Box, sure: list[Box]) -> bool:

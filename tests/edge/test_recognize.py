@@ -86,3 +86,25 @@ def test_a_doubted_piece_found_apart_is_read_beside_a_sure_one_but_not_when_cut(
     assert Candidates((whole, tail, short), apart).best_option(cfg) == Option((2, 1))
     cut = (Option((0,)), Option((1,), unread=(2,)), Option((2, 1), cut=True))
     assert Candidates((whole, tail, short), cut).best_option(cfg) != Option((2, 1), cut=True)
+
+
+def test_a_straight_stroke_running_out_of_the_frame_is_no_1(mnist):
+    """Grid and ruled lines, table and margin rules run out of the frame where the line
+    search stopped short of them (a dim corner, a vignette): the stub was read as a 1 at
+    0.95-0.99 (three on one 12 MP grid page of the photo-like draw). A 1 ends on the paper;
+    the same stroke a few pixels short of the edge is still read."""
+    import cv2
+
+    from digitedge.edge.recognize import Recognizer
+
+    def page(gap: int) -> np.ndarray:
+        p = np.full((240, 320), 235, np.uint8)
+        for x, i in ((60, 0), (110, 1), (160, 2)):  # a number, 3 digits
+            digit = cv2.resize(255 - mnist.x_test[int(np.flatnonzero(mnist.y_test == 4)[i])], (40, 40))
+            p[60:100, x : x + 40] = np.minimum(p[60:100, x : x + 40], digit)
+        cv2.line(p, (260, 239 - gap), (260, 190 - gap), 30, 3)  # a stroke up from the bottom edge
+        return p
+
+    recognizer = Recognizer()
+    assert recognizer.recognize(page(0)).lines == ("444",)
+    assert sorted(recognizer.recognize(page(8)).lines) == ["1", "444"]
