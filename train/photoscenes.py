@@ -6,7 +6,8 @@ differ, and each difference here was seen on real photos the recognizer missed:
 - pen strokes: each digit's skeleton is stroked again with a pen of a chosen width, from a
   thin ballpoint (1-2 px on a big digit) to a marker, in black, blue or pencil grey;
 - paper: white, or a yellow note; plain, ruled or grid, the lines running through digits;
-- a sheet lying on a dark, grainy desk, in perspective, or paper filling the frame;
+- a sheet lying on a dark, grainy desk, in perspective, or paper filling the frame, a
+  sliver of desk often showing at its edges (a sheet cropped or framed loosely);
 - wide handwriting: digits of one number spaced up to a digit height apart; or cramped,
   neighbours touching (a short digit against a long tail is the hard case);
 - uneven sizes: small round 0s beside tall digits, and 7s, 9s and 4s whose long tails hang
