@@ -10,7 +10,9 @@ new draw is harder: the floors were measured again on it; the figures without ar
 draw's, but for the second look's. Drawing long tails and cramped numbers drew them anew
 again, and the model bundled on 2026-12-07 (trained on long tails), a straight second look,
 and every dim page read with its own contrast read it better: the floors were raised under
-the figures beside them. A sheet running out of the
+the figures beside them. Drawing desk past the edges of paper that fills the frame drew
+them anew a third time (2026-12-07, later): the figures beside the floors are that draw's.
+A sheet running out of the
 frame left a sliver of desk along the frame's edge, read as a 1 (desk precision 0.946
 without cutting the sheet's mask at the frame). The figures beside the floors are the
 bundled model's. The real photos are the
@@ -57,16 +59,16 @@ def photos(mnist):
             "all",
             lambda s: True,
             {"recall": 0.92, "precision": 0.96, "line_exact": 0.76},
-        ),  # measured 0.957 / 0.994 / 0.826
-        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.9, "precision": 0.96}),  # 0.944 / 0.987
+        ),  # measured 0.973 / 0.991 / 0.854
+        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.9, "precision": 0.96}),  # 0.963 / 0.990
         (
             "ruled or grid paper",
             lambda s: s.conditions["paper"] != "plain",
             {"recall": 0.9, "precision": 0.95},
-        ),  # 0.953 / 0.990
-        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.9}),  # 0.950
-        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.93, "line_exact": 0.78}),  # 0.983 / 0.863
-        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.9}),  # 0.948
+        ),  # 0.980 / 0.988
+        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.9}),  # 0.985
+        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.93, "line_exact": 0.78}),  # 0.979 / 0.863
+        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.9}),  # 0.988
     ],
 )
 def test_photo_like_floor(recognizer, photos, condition, pick, floors):
@@ -90,7 +92,7 @@ def test_a_band_of_shadow_across_the_page_hides_no_digit(recognizer, mnist):
     the seed moved from 2031 when the generator drew long tails: that draw has no such band)."""
     shadowed = _drawn(mnist, 2035, lambda s: s.conditions["shadow"] and not s.conditions["lone"])
     figures = score(recognizer.recognize, shadowed)
-    assert figures["recall"] >= 0.9 and figures["line_exact"] >= 0.7, figures  # measured 0.949 / 0.789
+    assert figures["recall"] >= 0.9 and figures["line_exact"] >= 0.7, figures  # measured 0.961 / 0.789
 
 
 def test_a_lone_digit_or_a_few_in_a_band_of_shadow_are_read(recognizer, mnist):
@@ -100,7 +102,7 @@ def test_a_lone_digit_or_a_few_in_a_band_of_shadow_are_read(recognizer, mnist):
     generator drew long tails: that draw no longer welds its digits)."""
     few = _drawn(mnist, 2034, lambda s: s.conditions["shadow"] and (s.conditions["lone"] or len(s.boxes) <= 3))
     figures = score(recognizer.recognize, few)
-    assert figures["recall"] >= 0.78 and figures["line_exact"] >= 0.75, figures  # measured 0.826 / 0.812
+    assert figures["recall"] >= 0.78 and figures["line_exact"] >= 0.75, figures  # measured 0.870 / 0.812
 
 
 def test_a_digit_in_a_shadow_running_off_the_frame_is_read(recognizer, mnist):
@@ -158,7 +160,7 @@ def test_grid_lines_are_erased_to_their_ends(recognizer, mnist):
     straight pieces left on the course of a line found are erased too (without: recall
     0.921, lines 0.80)."""
     figures = score(recognizer.recognize, _drawn(mnist, 2036, lambda s: s.conditions["paper"] == "grid"))
-    assert figures["recall"] >= 0.95 and figures["line_exact"] >= 0.85, figures  # measured 0.989 / 0.90
+    assert figures["recall"] >= 0.95 and figures["line_exact"] >= 0.85, figures  # measured 0.972 / 0.875
 
 
 def test_a_wide_shadow_over_thin_strokes_is_not_taken_for_a_stroke(recognizer, mnist):
@@ -169,7 +171,7 @@ def test_a_wide_shadow_over_thin_strokes_is_not_taken_for_a_stroke(recognizer, m
     pieces when the shadow dominates (without: recall 0.747, lines 0.474)."""
     pick = lambda s: s.conditions["shadow"] and s.conditions["pen"] != "marker" and not s.conditions["lone"]  # noqa: E731
     figures = score(recognizer.recognize, _drawn(mnist, 2027, pick, size=(1600, 1200)))
-    assert figures["recall"] >= 0.79 and figures["line_exact"] >= 0.53, figures  # measured 0.828 / 0.605
+    assert figures["recall"] >= 0.79 and figures["line_exact"] >= 0.53, figures  # measured 0.932 / 0.765
 
 
 def test_a_thin_pencil_fainter_than_ink_is_read(recognizer, mnist):
@@ -196,7 +198,7 @@ def test_a_thin_pen_or_pencil_on_a_dim_page_is_read(recognizer, mnist):
     only where no mark at all reached white paper's contrast, and on ruled paper or in a
     noisy corner some mark always did (photo-like, 3 x 200 scenes: recall 0.938 -> 0.948,
     precision 0.960 -> 0.969, lines 75.9% -> 77.7%). Without scaling at all, on these 24:
-    recall 0.737, precision 0.821."""
+    recall 0.744, precision 0.836."""
 
     def pick(s) -> bool:
         c = s.conditions
@@ -204,8 +206,8 @@ def test_a_thin_pen_or_pencil_on_a_dim_page_is_read(recognizer, mnist):
 
     scenes = _drawn(mnist, 2041, pick, n=24)
     got = {dim: score(Recognizer(segment=SegmentConfig(dim_paper=dim)).recognize, scenes) for dim in (160, 0)}
-    assert got[160]["recall"] >= 0.86 and got[160]["recall"] >= got[0]["recall"] + 0.1, got  # measured 0.929
-    assert got[160]["precision"] >= 0.9, got  # 0.942
+    assert got[160]["recall"] >= 0.86 and got[160]["recall"] >= got[0]["recall"] + 0.1, got  # measured 0.932
+    assert got[160]["precision"] >= 0.9, got  # 0.956
 
 
 def test_a_lone_digit_on_a_dim_page_is_dark_ink(recognizer, mnist):
