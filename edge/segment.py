@@ -203,14 +203,15 @@ def find_marks(
     kernel = _shadow_kernel(marks, band, cfg)
     faint = not marks and not kernel  # nor that: a thin pencil's faint strokes, clear of a quiet page's noise
     if faint:
-        marks, band = _marks(gray, cfg, page, polarity, paper=paper, faint=True)[:2]
+        found = _marks(gray, cfg, page, polarity, paper=paper, faint=True)
+        marks, band = found.marks, found.band
         kernel = _shadow_kernel(marks, band, cfg)
     if kernel:
-        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)[0]
+        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint).marks
     # Strokes as wide as the background's square (a bold digit filling a crop or a form
     # cell) are taken for background and hollowed out: again with a square wide enough.
     elif marks and (kernel := _bold_kernel(gray, marks, cfg, polarity)):
-        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint)[0]
+        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint).marks
     return marks
 
 
@@ -296,8 +297,9 @@ def _band_kernel(tallest: Mark, marks: list[Mark], cfg: SegmentConfig, off_edge:
 class Found(NamedTuple):
     """What `_marks` found: the candidate digits; without a `kernel`, the tallest band
     dropped along the frame's edge or a sheet's outline that holds clear ink (no digit: a
-    shadow's, maybe), or None; and the marks lying along the frame's edge (desk past a
-    sheet cropped loosely) as a 0/1 mask of the frame, or None."""
+    shadow's, maybe), or None; and on a first look (no `kernel`, not `faint`) the marks
+    lying along the frame's edge (desk past a sheet cropped loosely) as a 0/1 mask of the
+    frame, or None."""
 
     marks: list[Mark]
     band: Mark | None
@@ -386,7 +388,8 @@ def _marks(
         # cropped a little loosely, a wedge in a corner (a stroke touches the edge briefly).
         lying = _lying_along_edge(labels, boxes, origin, (H, W), cfg.edge_contact)
         sized &= ~lying
-        if (big := lying & (boxes[:, 2:].max(axis=1) >= cfg.min_height)).any():  # not specks of noise
+        big = lying & (boxes[:, 2:].max(axis=1) >= cfg.min_height)  # not specks of noise
+        if kernel is None and not faint and big.any():  # only a first look's are painted over
             rims = np.zeros((H, W), np.uint8)
             rims[inside] = np.isin(labels, np.flatnonzero(big))
     strong = _holds_clear_ink(ink, labels, boxes, high, sized)
@@ -443,8 +446,8 @@ def _lying_along_edge(
     along = np.zeros(len(boxes), bool)
     for pixels, length, depth in edges:
         flush = np.bincount(pixels, minlength=len(boxes))[: len(boxes)]
-        along |= (flush >= share * np.maximum(length, 1)) & (length >= depth)
-    along[0] = False  # the background
+        along |= (flush >= share * length) & (length >= depth)
+    along[0] = False  # the background (no box)
     return along
 
 
