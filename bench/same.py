@@ -15,23 +15,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from trees import REPO, checkout, layout
+from trees import REPO, checkout, command, layout
 
 # Inline, so that it runs inside another commit's tree too.
 HASHER = r"""
-import hashlib, importlib, json, sys
+import hashlib, json
 from pathlib import Path
-sys.path.insert(0, sys.argv[4])
-prefix = sys.argv[5]
 import cv2, numpy as np
-Recognizer = importlib.import_module(prefix + "edge.recognize").Recognizer
-load_mnist = importlib.import_module(prefix + "train.data").load_mnist
-make_scene = importlib.import_module(prefix + "train.scenes").make_scene
-mnist = load_mnist(sys.argv[1])
-count = int(sys.argv[2])
+mnist = load_mnist(sys.argv[3])
+count = int(sys.argv[4])
 rec = Recognizer(num_threads=1)
 sets = {}
-samples = sorted(Path(sys.argv[3]).glob("*.jpg"))
+samples = sorted(Path(sys.argv[5]).glob("*.jpg"))
 sets["samples"] = [cv2.imread(str(p)) for p in samples]
 rng = np.random.default_rng(11)
 sets["clean"] = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean").image for _ in range(count)]
@@ -59,7 +54,7 @@ def fingerprint(tree: Path, data: str, count: int) -> dict[str, str]:
 
     with tempfile.TemporaryDirectory() as tmp:
         res = subprocess.run(
-            [sys.executable, "-c", HASHER, data, str(count), str(REPO / "samples"), *layout(tree, Path(tmp))],
+            command(HASHER, layout(tree, Path(tmp)), data, str(count), str(REPO / "samples")),
             capture_output=True,
             text=True,
             check=False,

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+
+# What a bench's inline script starts with: the code of the tree `command` names.
+IMPORTS = r"""
+import importlib, sys
+sys.path.insert(0, sys.argv[1])
+Recognizer = importlib.import_module(sys.argv[2] + "edge.recognize").Recognizer
+load_mnist = importlib.import_module(sys.argv[2] + "train.data").load_mnist
+make_scene = importlib.import_module(sys.argv[2] + "train.scenes").make_scene
+"""
 
 
 def layout(tree: Path, into: Path) -> tuple[str, str]:
@@ -41,3 +51,9 @@ def checkout(rev: str) -> Iterator[Path]:
             yield tree
         finally:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def command(script: str, code: tuple[str, str], *args: str) -> list[str]:
+    """The command line that runs `script` (after `IMPORTS`) with the code `layout` gave;
+    the script's own `args` are `sys.argv[3:]`."""
+    return [sys.executable, "-c", IMPORTS + script, *code, *args]

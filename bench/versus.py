@@ -18,19 +18,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from trees import REPO, checkout, layout
+from trees import REPO, checkout, command, layout
 
 # Inline, not imported from bench/run.py: it must run inside the other commit's tree too.
 TIMER = r"""
-import importlib, json, sys, time
-sys.path.insert(0, sys.argv[1])
-prefix = sys.argv[3]
+import json, time
 import cv2, numpy as np
 cv2.setNumThreads(1)
-Recognizer = importlib.import_module(prefix + "edge.recognize").Recognizer
-load_mnist = importlib.import_module(prefix + "train.data").load_mnist
-make_scene = importlib.import_module(prefix + "train.scenes").make_scene
-mnist = load_mnist(sys.argv[2])
+mnist = load_mnist(sys.argv[3])
 rng = np.random.default_rng(5)
 frames = [make_scene(mnist.x_test, mnist.y_test, rng, (640, 480), "clean", n_lines=2).image for _ in range(20)]
 rec = Recognizer(num_threads=1)
@@ -54,13 +49,11 @@ def main() -> int:
     args = p.parse_args()
     data = str(Path(args.data).resolve())
     with checkout(args.rev) as other, tempfile.TemporaryDirectory() as tmp:
-        paths = {args.rev: layout(other, Path(tmp) / "rev"), "this checkout": layout(REPO, Path(tmp) / "here")}
-        times: dict[str, list[float]] = {name: [] for name in paths}
+        codes = {args.rev: layout(other, Path(tmp) / "rev"), "this checkout": layout(REPO, Path(tmp) / "here")}
+        times: dict[str, list[float]] = {name: [] for name in codes}
         for _ in range(args.rounds):
-            for name, (path, prefix) in paths.items():
-                out = subprocess.run(
-                    [sys.executable, "-c", TIMER, path, data, prefix], capture_output=True, text=True, check=True
-                ).stdout
+            for name, code in codes.items():
+                out = subprocess.run(command(TIMER, code, data), capture_output=True, text=True, check=True).stdout
                 times[name] += json.loads(out.strip().splitlines()[-1])
     ms = {name: 1e3 * statistics.median(t) for name, t in times.items()}
     for name, m in ms.items():
