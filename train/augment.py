@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from digitedge.edge.preprocess import prepare, tight
+from digitedge.train.config import LONGEST_TAIL
 
 NOT_A_DIGIT = 10  # class index of the "not a digit" output
 # Characters that cannot be read as a digit (no O, l, I...).
@@ -111,14 +112,16 @@ def _prepared(ink: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def augment_digit(img: np.ndarray, rng: np.random.Generator, label: int | None = None) -> np.ndarray:
+def augment_digit(
+    img: np.ndarray, rng: np.random.Generator, label: int | None = None, longest_tail: float = LONGEST_TAIL
+) -> np.ndarray:
     """A raw MNIST digit -> a camera-like prepared input of the same digit: a pen, a hand
     and a camera (stroke, warp, blur and noise), or a quarter of the time the pen and hand
     photographed on paper and cut out by the device's own segmenter. A 4, 7 or 9 (`label`)
-    is given a long tail a third of the time, its stem 1.3 to 3 times as long."""
+    is given a long tail a third of the time, its stem 1.3 to `longest_tail` times as long."""
     ink = img
     if label in TAILED and rng.random() < 0.35:
-        ink = long_tail(ink, rng.uniform(0.45, 0.6), rng.uniform(1.3, 3.0))
+        ink = long_tail(ink, rng.uniform(0.45, 0.6), rng.uniform(1.3, longest_tail))
     if rng.random() < 0.5:
         ink = _stroke(ink, rng)
     if rng.random() < 0.8:
@@ -319,12 +322,14 @@ def negatives(n: int, seed: int, digits: np.ndarray, fashion: np.ndarray | None,
     return np.stack([negative(rng, digits, fashion, held_out) for _ in range(n)])[..., None]
 
 
-def augment_batch(images: np.ndarray, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
+def augment_batch(
+    images: np.ndarray, seed: int, labels: np.ndarray | None = None, longest_tail: float = LONGEST_TAIL
+) -> np.ndarray:
     """Camera-like versions of raw MNIST images, as (N, 28, 28, 1) prepared inputs; with
-    their `labels`, the digits that take long tails get them too."""
+    their `labels`, the digits that take long tails get them too (up to `longest_tail`)."""
     rng = np.random.default_rng(seed)
     tags = [None] * len(images) if labels is None else [int(v) for v in labels]
-    return np.stack([augment_digit(img, rng, tag) for img, tag in zip(images, tags)])[..., None]
+    return np.stack([augment_digit(img, rng, tag, longest_tail) for img, tag in zip(images, tags)])[..., None]
 
 
 def load_fashion(path: str | Path | None) -> tuple[np.ndarray, np.ndarray] | None:

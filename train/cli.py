@@ -64,6 +64,12 @@ def parser() -> argparse.ArgumentParser:
             "a second population of writers, and USPS test is reported"
         ),
     )
+    p.add_argument(
+        "--longest-tail",
+        type=float,
+        default=D.longest_tail,
+        help="a third of the augmented 4s, 7s and 9s get a stem 1.3 to this many times as long (default %(default)s)",
+    )
     p.add_argument("--lr", type=float, default=D.learning_rate, help="Adam learning rate (default %(default)s)")
     p.add_argument("--seed", type=int, default=D.seed, help="random seed; the same seed gives the same model")
     p.add_argument("--val", type=int, default=D.val, help="train images held out for validation (default %(default)s)")
@@ -106,6 +112,7 @@ def _train(args: argparse.Namespace, command: str) -> int:
         negatives=args.negatives,
         fashion=args.fashion,
         usps=args.usps,
+        longest_tail=args.longest_tail,
         seed=args.seed,
         val=args.val,
         limit_train=args.limit_train,

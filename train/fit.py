@@ -92,7 +92,7 @@ class EpochData:
         x, y = data.x_train.copy(), data.y_train.copy()
         if cfg.augment:
             pick = rng.random(len(x)) < 0.5
-            x[pick] = augment.augment_batch(self.raw[pick], seed, y[pick])
+            x[pick] = augment.augment_batch(self.raw[pick], seed, y[pick], cfg.longest_tail)
         if cfg.negatives:
             n = int(len(x) * cfg.negatives)
             x = np.concatenate([x, augment.negatives(n, seed, self.raw, self.fashion)])

@@ -48,3 +48,30 @@ def test_photographed_digits_are_cut_out_by_the_devices_segmenter(mnist):
             assert abs(crop.shape[1] / crop.shape[0] - aspect) < 0.35  # the digit, not a smudge
     a = augment.augment_batch(mnist.x_test[:50], 9)
     assert a.shape == (50, 28, 28, 1) and np.array_equal(a, augment.augment_batch(mnist.x_test[:50], 9))
+
+
+def test_longest_tail_bounds_the_stems_drawn(mnist, monkeypatch):
+    """`--longest-tail` reaches the augmentation: the bundled recipe draws stems up to 3x as
+    long, a run asking for 4 draws longer ones, and never past what it asked for."""
+    stretches: list[float] = []
+    real = augment.long_tail
+
+    def recorded(ink: np.ndarray, split: float, stretch: float) -> np.ndarray:
+        stretches.append(stretch)
+        return real(ink, split, stretch)
+
+    monkeypatch.setattr(augment, "long_tail", recorded)
+    tailed = np.flatnonzero(np.isin(mnist.y_test, augment.TAILED))[:300]
+    augment.augment_batch(mnist.x_test[tailed], 1, mnist.y_test[tailed])
+    bundled, stretches[:] = list(stretches), []
+    augment.augment_batch(mnist.x_test[tailed], 1, mnist.y_test[tailed], longest_tail=4.0)
+    assert bundled and max(bundled) <= 3.0 and 3.0 < max(stretches) <= 4.0
+
+
+def test_train_command_passes_longest_tail_on(monkeypatch, tmp_path):
+    from digitedge.train import cli, fit
+
+    seen = []
+    monkeypatch.setattr(fit, "train", lambda cfg: seen.append(cfg) or {"arch": cfg.arch})
+    assert cli.main(["--out", str(tmp_path / "run"), "--longest-tail", "4"]) == 0
+    assert seen[0].longest_tail == 4.0
