@@ -4,8 +4,8 @@
 
 Real handwriting hangs the stems of 4s, 7s and 9s far below the line, the loop or bar the
 size of the digits beside it; MNIST's are short. Each digit's lower part (below 45-60% of
-its height) is drawn 1x, 1.5x, 2x and 2.5x as long (`augment.long_tail`), prepared as the
-device prepares a mark, and read once (no second look). Default model: the bundled one;
+its height) is drawn 1x to 4x as long in steps of 0.5 (`augment.long_tail`), prepared as
+the device prepares a mark, and read once (no second look). Default model: the bundled one;
 the one before it is `git show 9174c33:edge/models/default.tflite` (with its .json).
 Prints one JSON line per model and stretch.
 """
@@ -24,7 +24,7 @@ from digitedge.train.augment import TAILED, long_tail
 from digitedge.train.data import load_mnist
 
 REPO = Path(__file__).resolve().parents[1]
-STRETCHES = (1.0, 1.5, 2.0, 2.5)
+STRETCHES = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 
 
 def main() -> int:
