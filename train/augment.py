@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from digitedge.edge.preprocess import prepare, tight
-from digitedge.train.config import LONGEST_TAIL
+from digitedge.train.config import LONGEST_TAIL, SHORTEST_TAIL
 
 NOT_A_DIGIT = 10  # class index of the "not a digit" output
 # Characters that cannot be read as a digit (no O, l, I...).
@@ -121,7 +121,7 @@ def augment_digit(
     is given a long tail a third of the time, its stem 1.3 to `longest_tail` times as long."""
     ink = img
     if label in TAILED and rng.random() < 0.35:
-        ink = long_tail(ink, rng.uniform(0.45, 0.6), rng.uniform(1.3, longest_tail))
+        ink = long_tail(ink, rng.uniform(0.45, 0.6), rng.uniform(SHORTEST_TAIL, longest_tail))
     if rng.random() < 0.5:
         ink = _stroke(ink, rng)
     if rng.random() < 0.8:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from digitedge.edge.exits import EXIT_MISSING, EXIT_OK, EXIT_USAGE
-from digitedge.train.config import RECIPES, TrainConfig
+from digitedge.train.config import RECIPES, SHORTEST_TAIL, TrainConfig
 
 
 def per_arch(knob: str) -> str:
@@ -68,7 +68,8 @@ def parser() -> argparse.ArgumentParser:
         "--longest-tail",
         type=float,
         default=D.longest_tail,
-        help="a third of the augmented 4s, 7s and 9s get a stem 1.3 to this many times as long (default %(default)s)",
+        help=f"a third of the augmented 4s, 7s and 9s get a stem {SHORTEST_TAIL} to this many times as long "
+        "(default %(default)s)",
     )
     p.add_argument("--lr", type=float, default=D.learning_rate, help="Adam learning rate (default %(default)s)")
     p.add_argument("--seed", type=int, default=D.seed, help="random seed; the same seed gives the same model")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-# a third of the augmented 4s, 7s and 9s get a stem 1.3 to this many times as long
-LONGEST_TAIL = 3.0
+# a third of the augmented 4s, 7s and 9s get a stem SHORTEST_TAIL to LONGEST_TAIL times as long
+SHORTEST_TAIL, LONGEST_TAIL = 1.3, 3.0
 
 
 @dataclass(frozen=True)
@@ -65,4 +65,6 @@ class TrainConfig:
         cfg.batch_size = r.batch_size if cfg.batch_size is None else cfg.batch_size
         cfg.augment = r.augment if cfg.augment is None else cfg.augment
         cfg.negatives = r.negatives if cfg.negatives is None else cfg.negatives
+        if not cfg.longest_tail >= SHORTEST_TAIL:
+            raise ValueError(f"--longest-tail {cfg.longest_tail}: at least {SHORTEST_TAIL} (the shortest tail drawn)")
         return cfg

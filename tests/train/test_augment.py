@@ -75,3 +75,11 @@ def test_train_command_passes_longest_tail_on(monkeypatch, tmp_path):
     monkeypatch.setattr(fit, "train", lambda cfg: seen.append(cfg) or {"arch": cfg.arch})
     assert cli.main(["--out", str(tmp_path / "run"), "--longest-tail", "4"]) == 0
     assert seen[0].longest_tail == 4.0
+
+
+def test_a_longest_tail_shorter_than_the_shortest_is_refused_by_name(tmp_path, capsys):
+    from digitedge.train import cli
+
+    assert cli.main(["--out", str(tmp_path / "run"), "--longest-tail", "1"]) == 2
+    assert "--longest-tail 1.0: at least 1.3" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
