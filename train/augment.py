@@ -118,7 +118,8 @@ def augment_digit(
     """A raw MNIST digit -> a camera-like prepared input of the same digit: a pen, a hand
     and a camera (stroke, warp, blur and noise), or a quarter of the time the pen and hand
     photographed on paper and cut out by the device's own segmenter. A 4, 7 or 9 (`label`)
-    is given a long tail a third of the time, its stem 1.3 to `longest_tail` times as long."""
+    is given a long tail a third of the time, its stem `SHORTEST_TAIL` to `longest_tail`
+    times as long."""
     ink = img
     if label in TAILED and rng.random() < 0.35:
         ink = long_tail(ink, rng.uniform(0.45, 0.6), rng.uniform(SHORTEST_TAIL, longest_tail))

@@ -65,6 +65,6 @@ class TrainConfig:
         cfg.batch_size = r.batch_size if cfg.batch_size is None else cfg.batch_size
         cfg.augment = r.augment if cfg.augment is None else cfg.augment
         cfg.negatives = r.negatives if cfg.negatives is None else cfg.negatives
-        if not cfg.longest_tail >= SHORTEST_TAIL:
+        if not cfg.longest_tail >= SHORTEST_TAIL:  # (NaN too)
             raise ValueError(f"--longest-tail {cfg.longest_tail}: at least {SHORTEST_TAIL} (the shortest tail drawn)")
         return cfg

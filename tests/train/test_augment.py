@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitedge.train import augment
+from digitedge.train import augment, cli
 
 
 def test_font_families_are_split_not_shared():
@@ -69,7 +69,7 @@ def test_longest_tail_bounds_the_stems_drawn(mnist, monkeypatch):
 
 
 def test_train_command_passes_longest_tail_on(monkeypatch, tmp_path):
-    from digitedge.train import cli, fit
+    from digitedge.train import fit  # TensorFlow: imported where needed
 
     seen = []
     monkeypatch.setattr(fit, "train", lambda cfg: seen.append(cfg) or {"arch": cfg.arch})
@@ -78,8 +78,6 @@ def test_train_command_passes_longest_tail_on(monkeypatch, tmp_path):
 
 
 def test_a_longest_tail_shorter_than_the_shortest_is_refused_by_name(tmp_path, capsys):
-    from digitedge.train import cli
-
     assert cli.main(["--out", str(tmp_path / "run"), "--longest-tail", "1"]) == 2
     assert "--longest-tail 1.0: at least 1.3" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
