@@ -28,6 +28,7 @@ class SegmentConfig:
     # where no stroke does, faint ink (a thin pencil) need only reach this, and this many times the noise floor
     faint_contrast: int = 16
     faint_snr: float = 3.0
+    weak_peak: float = 1.5  # ...and so where most marks' darkest pixel stays under this many times ink's contrast
     dim_paper: int = 160  # paper darker than this grey is a dim page: ink need reach only a share of that
     max_width: float = 5.0  # w/h beyond this is a ruled line, not (touching) digits
     find_page: bool = True  # a sheet on a darker desk: read the sheet alone, its paper sets the polarity

@@ -201,18 +201,30 @@ def find_marks(
     # the background is estimated again on the scale of the digits themselves. Most such
     # bands run off the frame, and were dropped with the digits in them: they count too.
     kernel = _shadow_kernel(marks, band, cfg)
-    faint = not marks and not kernel  # nor that: a thin pencil's faint strokes, clear of a quiet page's noise
+    # Nor that: a thin pencil's faint strokes, clear of a quiet page's noise. So too where most
+    # marks barely reach ink's contrast: a pencil whose graphite skipped the paper's tooth,
+    # its strokes broken into specks, a few of them reaching it.
+    grainy = bool(marks) and not kernel and _weak(marks, cfg, paper)
+    faint = not kernel and (not marks or grainy)
     if faint:
-        found = _marks(gray, cfg, page, polarity, paper=paper, faint=True)
+        found = _marks(gray, cfg, page, polarity, paper=paper, faint=True, smooth=grainy)
         marks, band = found.marks, found.band
         kernel = _shadow_kernel(marks, band, cfg)
     if kernel:
-        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint).marks
+        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint, grainy).marks
     # Strokes as wide as the background's square (a bold digit filling a crop or a form
     # cell) are taken for background and hollowed out: again with a square wide enough.
     elif marks and (kernel := _bold_kernel(gray, marks, cfg, polarity)):
-        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint).marks
+        marks = _marks(gray, cfg, page, polarity, kernel, paper, faint, grainy).marks
     return marks
+
+
+def _weak(marks: list[Mark], cfg: SegmentConfig, paper: int) -> bool:
+    """Whether most marks barely reach ink's contrast (scaled to the `paper`'s grey): the
+    median of their darkest pixels under `weak_peak` times it. A pen's strokes reach it
+    everywhere; specks of noise or of a grainy pencil stroke only here and there."""
+    contrast = cfg.min_contrast * paper // 255
+    return float(np.median([int(m.ink.max()) for m in marks])) < cfg.weak_peak * contrast
 
 
 def _bold_kernel(gray: np.ndarray, marks: list[Mark], cfg: SegmentConfig, polarity: str) -> int | None:
@@ -314,11 +326,13 @@ def _marks(
     kernel: int | None = None,
     paper: int = 255,
     faint: bool = False,
+    smooth: bool = False,
 ) -> Found:
     """`find_marks` with ink of `polarity`, on a background estimated with a square `kernel`
     px wide (by default from the frame's size), ink reaching `min_contrast` scaled to the
     `paper`'s grey (ink takes a share of the light: on a dim page, fewer grey levels), or
-    with `faint`, the faint ink level (`_thresholds`)."""
+    with `faint`, the faint ink level (`_thresholds`); with `smooth`, on an ink map smoothed
+    as a dim page's is (a grainy stroke whole)."""
     if page is None:
         ink = ink_map(gray, cfg, polarity, kernel)
         inner = None
@@ -331,7 +345,8 @@ def _marks(
         inner = cv2.erode(page, square, borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
         ink[~inner] = 0
     noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper, faint)  # of the sheet alone
-    if paper < 255 and noise >= high // cfg.mark_level:  # dim: noise sets the mark level, smooth it away
+    # Dim, noise sets the mark level; grainy strokes break at it: `smooth` both away.
+    if smooth or (paper < 255 and noise >= high // cfg.mark_level):
         ink = cv2.GaussianBlur(ink, (0, 0), 1.0)
         noise, low, high = _thresholds(ink if inner is None else ink[inner][::4], cfg, paper, faint)
     mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)[1]  # ink > low

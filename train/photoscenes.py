@@ -4,7 +4,8 @@ The clean and hard tiers (`train.scenes`) put MNIST bitmaps on generated paper. 
 differ, and each difference here was seen on real photos the recognizer missed:
 
 - pen strokes: each digit's skeleton is stroked again with a pen of a chosen width, from a
-  thin ballpoint (1-2 px on a big digit) to a marker, in black, blue or pencil grey;
+  thin ballpoint (1-2 px on a big digit) to a marker, in black, blue or pencil grey (a
+  pencil's stroke speckled where the graphite skips the paper's tooth);
 - paper: white, or a yellow note; plain, ruled or grid, the lines running through digits;
 - a sheet lying on a dark, grainy desk, in perspective, or paper filling the frame, a
   sliver of desk often showing at its edges (a sheet cropped or framed loosely);
@@ -157,6 +158,8 @@ def make_photo(
             truth.append((li, int(labels[i])))
             owner[y : y + ph, x : x + pw][patch > 0.3] = len(truth)
             x += pw + int(gap * rng.uniform(0.7, 1.3))
+    if ink == INKS["pencil"]:  # graphite catches on the paper's tooth: a speckled, broken stroke
+        alpha *= _tooth(alpha.shape, rng.spawn(1)[0])  # a stream of its own: the other draws stay as they were
     # printed lines: faint blue-grey
     page: np.ndarray = paper * (1 - rules[..., None] * np.array([0.2, 0.5, 0.6], np.float32))
     page = page * (1 - darkness * alpha[..., None]) + darkness * alpha[..., None] * np.array(ink, np.float32) / 255
@@ -191,6 +194,14 @@ def _size(label: int, height: int, band: float, uneven: bool, rng: np.random.Gen
         h = int(height * rng.uniform(0.6, 1.1))
     h = min(h, page)
     return h, max(0, h - height) if tail else 0
+
+
+def _tooth(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """How much graphite each pixel of a pencil stroke holds, 0..1: speckle about a pixel
+    across, mostly full, down to nearly none in the paper's pits."""
+    speckle: np.ndarray = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), 0.8)
+    speckle /= max(float(speckle.std()), 1e-6)
+    return np.clip(0.85 + 0.35 * speckle, 0.1, 1.0)
 
 
 def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:

@@ -1,5 +1,7 @@
 """The photo-like scene generator's own guarantees."""
 
+import itertools
+
 import numpy as np
 
 from digitedge.train.photoscenes import _size
@@ -14,3 +16,29 @@ def test_no_digit_is_drawn_taller_than_the_page():
     heights = [_size(7, height, 1.8 * height, True, rng, page)[0] for _ in range(400)]
     assert max(heights) == page  # the tail would reach past it, and is cut there
     assert min(heights) >= int(0.6 * height)
+
+
+def test_a_pencil_stroke_is_speckled_and_its_draw_leaves_the_others_alone(monkeypatch):
+    """Graphite catches on the paper's tooth: most of a pencil stroke is full, some of it
+    nearly bare. The speckle is drawn from a stream of its own, so the scenes stay the ones
+    they were before it (the same digits, papers and lights), the pencil ones speckled:
+    drawing it differently changes the pencil scenes' pixels and nothing else."""
+    from digitedge.train import photoscenes
+
+    tooth = photoscenes._tooth((200, 200), np.random.default_rng(1))
+    assert 0.1 <= tooth.min() and tooth.max() <= 1.0
+    assert np.mean(tooth == 1.0) > 0.2 and np.mean(tooth < 0.5) > 0.03  # mostly full, some pits
+    digits = np.zeros((10, 28, 28), np.uint8)
+    digits[:, 4:24, 12:16] = 255  # a bar for every digit
+
+    def draw() -> list:
+        return list(itertools.islice(photoscenes.photo_stream(digits, np.arange(10), seed=3, size=(400, 300)), 12))
+
+    speckled = draw()
+    monkeypatch.setattr(photoscenes, "_tooth", lambda shape, rng: np.ones(shape, np.float32) + 0 * rng.random(99).sum())
+    plain = draw()
+    pencil = [s.conditions["ink"] == "pencil" for s in speckled]
+    assert any(pencil) and not all(pencil)
+    for a, b, is_pencil in zip(speckled, plain, pencil):
+        assert a.conditions == b.conditions and a.lines == b.lines
+        assert np.array_equal(a.image, b.image) != is_pencil
