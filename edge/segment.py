@@ -205,7 +205,7 @@ def find_marks(
     # marks barely reach ink's contrast: a pencil whose graphite skipped the paper's tooth,
     # its strokes broken into specks, a few of them reaching it.
     grainy = bool(marks) and not kernel and _weak(marks, cfg, paper)
-    faint = not kernel and (not marks or grainy)
+    faint = grainy or not (marks or kernel)
     if faint:
         found = _marks(gray, cfg, page, polarity, paper=paper, faint=True, smooth=grainy)
         marks, band = found.marks, found.band

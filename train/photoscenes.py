@@ -196,18 +196,23 @@ def _size(label: int, height: int, band: float, uneven: bool, rng: np.random.Gen
     return h, max(0, h - height) if tail else 0
 
 
+def _grain(noise: np.ndarray, sigma: float) -> np.ndarray:
+    """White `noise` blurred to grains about `sigma` px across, at unit deviation: the
+    texture of a desk, or of a paper's tooth."""
+    grain: np.ndarray = cv2.GaussianBlur(noise.astype(np.float32), (0, 0), sigma)
+    grain /= max(float(grain.std()), 1e-6)
+    return grain
+
+
 def _tooth(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     """How much graphite each pixel of a pencil stroke holds, 0..1: speckle about a pixel
     across, mostly full, down to nearly none in the paper's pits."""
-    speckle: np.ndarray = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), 0.8)
-    speckle /= max(float(speckle.std()), 1e-6)
-    return np.clip(0.85 + 0.35 * speckle, 0.1, 1.0)
+    return np.clip(0.85 + 0.35 * _grain(rng.normal(0, 1, shape), 0.8), 0.1, 1.0)
 
 
 def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     """A dark desk with a grain, 0..1 BGR."""
-    grain: np.ndarray = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.8, 2.5))
-    grain /= max(float(grain.std()), 1e-6)
+    grain = _grain(rng.normal(0, 1, (h, w)), rng.uniform(0.8, 2.5))  # (the noise drawn first)
     level = rng.uniform(0.08, 0.3)
     tone = np.float32(rng.uniform(0.7, 1.0, 3))
     return np.clip((level + 0.04 * grain)[..., None] * tone, 0, 1)
