@@ -3,12 +3,13 @@
     python bench/conditions.py [--seeds 2027 2028 2029] [--scenes 200] [--size 1000x750]
                                [--model MODEL] [--data ../shared/datasets/mnist.npz]
 
-`train.photoscenes` records each scene's conditions (pen, ink, paper, a desk, a shadow, lone,
-cramped, uneven sizes); the recognizer with its defaults reads every scene once, and the
-figures of `train.scenes.score` (detection recall and precision by box, digit accuracy,
-whole lines exact) are printed for all scenes and for each condition, per seed and over
-all seeds, one JSON line each. A fixed size keeps the seeds comparable and the run short;
-the figures in docs/recognition.md that say "3 x 200 photo-like scenes" come from here.
+`train.photoscenes` records each scene's conditions (pen, ink, paper, a desk, a sheet
+written to its edge, a shadow, lone, cramped, uneven sizes); the recognizer with its
+defaults reads every scene once, and the figures of `train.scenes.score` (detection recall
+and precision by box, digit accuracy, whole lines exact) are printed for all scenes and for
+each condition, per seed and over all seeds, one JSON line each. A fixed size keeps the
+seeds comparable and the run short; the figures in docs/recognition.md that say
+"3 x 200 photo-like scenes" come from here.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 def groups(conditions: dict) -> list[str]:
     """The condition groups a scene counts in."""
     c = conditions
-    keys = ("pen", "ink", "paper", "desk", "rim", "shadow", "lone", "cramped", "sizes")
+    keys = ("pen", "ink", "paper", "desk", "edge", "rim", "shadow", "lone", "cramped", "sizes")
     return ["all", *(f"{k}={c[k]}" for k in keys)]
 
 

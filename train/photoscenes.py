@@ -8,7 +8,8 @@ differ, and each difference here was seen on real photos the recognizer missed:
   pencil's stroke speckled where the graphite skips the paper's tooth);
 - paper: white, or a yellow note; plain, ruled or grid, the lines running through digits;
 - a sheet lying on a dark, grainy desk, in perspective, or paper filling the frame, a
-  sliver of desk often showing at its edges (a sheet cropped or framed loosely);
+  sliver of desk often showing at its edges (a sheet cropped or framed loosely); a small
+  sheet (a sticky note, a slip) written to its edge, cut close past its longest line;
 - wide handwriting: digits of one number spaced up to a digit height apart; or cramped,
   neighbours touching (a short digit against a long tail is the hard case);
 - uneven sizes: small round 0s beside tall digits, and 7s, 9s and 4s whose long tails hang
@@ -36,6 +37,7 @@ from digitedge.train.scenes import Scene, with_truth
 INKS = {"black": (40, 35, 30), "blue": (150, 70, 25), "pencil": (110, 110, 110)}  # BGR of full ink
 SIZES = ((1600, 1200), (2048, 1536), (3000, 2250), (4000, 3000))  # 2 to 12 MP
 BASE_WIDTH = 1000  # scenes are drawn at this width, then resized to the photo's size
+TO_EDGE = 0.3  # share of the sheets on a desk written to their edge (cut close past the longest line)
 
 
 def skeleton(img: np.ndarray) -> np.ndarray:
@@ -111,9 +113,15 @@ def _paper(
 
 
 def make_photo(
-    digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator, size: tuple[int, int] | None = None
+    digits: np.ndarray,
+    labels: np.ndarray,
+    rng: np.random.Generator,
+    size: tuple[int, int] | None = None,
+    to_edge: float = TO_EDGE,
 ) -> Scene:
-    """One photo-like scene; `size` (W, H) defaults to one of SIZES, 2 to 12 MP."""
+    """One photo-like scene; `size` (W, H) defaults to one of SIZES, 2 to 12 MP. `to_edge`
+    of the sheets on a desk are written to their edge; 0 draws the scenes drawn before
+    that condition was added, the same to the byte."""
     W, H = size or SIZES[int(rng.integers(len(SIZES)))]
     bw, bh = BASE_WIDTH, round(BASE_WIDTH * H / W)
     lone = rng.random() < 0.15
@@ -163,7 +171,7 @@ def make_photo(
     # printed lines: faint blue-grey
     page: np.ndarray = paper * (1 - rules[..., None] * np.array([0.2, 0.5, 0.6], np.float32))
     page = page * (1 - darkness * alpha[..., None]) + darkness * alpha[..., None] * np.array(ink, np.float32) / 255
-    image, owner, shot = _camera(page, owner, rng, (W, H))
+    image, owner, shot = _camera(page, owner, rng, (W, H), to_edge)
     pen_kind = "thin" if pen < 2.5 else "marker" if pen >= 0.08 * height else "pen"
     ink_kind = next(k for k, v in INKS.items() if v == ink)
     conditions = {
@@ -210,6 +218,23 @@ def _tooth(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     return np.clip(0.85 + 0.35 * _grain(rng.normal(0, 1, shape), 0.8), 0.1, 1.0)
 
 
+def _side(rng: np.random.Generator) -> np.random.Generator:
+    """A stream seeded from `rng`'s state, which it leaves as it is: a condition added to
+    the generator later draws from it, so every scene it spares stays as it was."""
+    return np.random.default_rng(rng.bit_generator.state["state"]["state"])
+
+
+def _cut(owner: np.ndarray, rng: np.random.Generator, to_edge: float = TO_EDGE) -> int:
+    """Where a sheet ends on the right, in page px: for `to_edge` of the sheets, a few px to
+    3% of the page past the rightmost ink (`owner`), as on a sticky note written to its edge;
+    else the page's own width."""
+    w = owner.shape[1]
+    cols = np.flatnonzero((owner > 0).any(axis=0))
+    if rng.random() >= to_edge or cols.size == 0:
+        return w
+    return min(w, int(cols[-1]) + 1 + round(rng.uniform(0.005, 0.03) * w))
+
+
 def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     """A dark desk with a grain, 0..1 BGR."""
     grain = _grain(rng.normal(0, 1, (h, w)), rng.uniform(0.8, 2.5))  # (the noise drawn first)
@@ -219,7 +244,7 @@ def _desk(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _camera(
-    page: np.ndarray, owner: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
+    page: np.ndarray, owner: np.ndarray, rng: np.random.Generator, size: tuple[int, int], to_edge: float
 ) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
     """The page photographed: on a desk or filling the frame, in perspective, with exposure,
     vignetting, a shadow and blur, drawn at the page's scale, then enlarged to the photo's
@@ -228,6 +253,7 @@ def _camera(
     bh, bw = page.shape[:2]  # the frame is drawn at this size too
     corners = np.array([[0, 0], [bw, 0], [bw, bh], [0, bh]], np.float32)
     desk = rng.random() < 0.5
+    sheet = np.ones((bh, bw), np.float32)  # the paper, in the page's own pixels
     if desk:  # a sheet on a desk, covering a third to three quarters of the frame
         cover = rng.uniform(0.55, 0.85)
         centre = np.array([bw * rng.uniform(0.4, 0.6), bh * rng.uniform(0.4, 0.6)], np.float32)
@@ -240,6 +266,7 @@ def _camera(
         rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], np.float32)
         quad = (quad - centre) @ rot.T + centre
         background = _desk(bh, bw, rng)
+        sheet[:, _cut(owner, _side(rng), to_edge) :] = 0
     else:  # paper fills the frame, seen a little askew; a sliver of desk may show at its edges
         # (as where a sheet was cropped from a photo a little loosely), up to 2% of the frame
         quad = (
@@ -250,7 +277,7 @@ def _camera(
     m = cv2.getPerspectiveTransform(corners, quad.astype(np.float32))
     photo = cv2.warpPerspective(page, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if background is not None:
-        inside = cv2.warpPerspective(np.ones((bh, bw), np.float32), m, (bw, bh), flags=cv2.INTER_LINEAR)[..., None]
+        inside = cv2.warpPerspective(sheet, m, (bw, bh), flags=cv2.INTER_LINEAR)[..., None]
         photo = photo * inside + background * (1 - inside)
     yy, xx = np.mgrid[0:bh, 0:bw].astype(np.float32)
     r2 = ((xx - bw / 2) / (bw / 2)) ** 2 + ((yy - bh / 2) / (bh / 2)) ** 2
@@ -278,7 +305,14 @@ def _camera(
     image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
     ok, enc = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
     rim = not desk and bool(((quad > 0) & (quad < [bw, bh])).any())  # a corner inside the frame: desk shows
-    shot: dict[str, object] = {"desk": desk, "rim": rim, "shadow": shadowed, "light": round(float(light.mean()), 2)}
+    edge = desk and not sheet[:, -1].any()
+    shot: dict[str, object] = {
+        "desk": desk,
+        "edge": edge,
+        "rim": rim,
+        "shadow": shadowed,
+        "light": round(float(light.mean()), 2),
+    }
     decoded = cv2.imdecode(enc, cv2.IMREAD_COLOR)
     assert decoded is not None, "OpenCV decodes the JPEG it just encoded"
     return decoded, owner, shot
@@ -323,8 +357,10 @@ def farther(scene: Scene, digit_px: float) -> Scene:
     return Scene(image, boxes, list(scene.labels), list(scene.lines), {**scene.conditions, "digit_px": round(digit_px)})
 
 
-def photo_stream(digits: np.ndarray, labels: np.ndarray, seed: int, size: tuple[int, int] | None = None):
-    """Endless reproducible photo-like scenes."""
+def photo_stream(
+    digits: np.ndarray, labels: np.ndarray, seed: int, size: tuple[int, int] | None = None, to_edge: float = TO_EDGE
+):
+    """Endless reproducible photo-like scenes (`make_photo`)."""
     rng = np.random.default_rng(seed)
     while True:
-        yield make_photo(digits, labels, rng, size)
+        yield make_photo(digits, labels, rng, size, to_edge)

@@ -16,6 +16,8 @@ Speckling pencil strokes (graphite skips the paper's tooth) redrew the pencil pa
 (the speckle has a stream of its own): the three floors that then failed were measured
 again, each with its figure without the feature; the figures beside the others may be a
 little off on their pencil pages.
+Writing some sheets on a desk to their edge (2026-12-08) redrew those sheets alone: the
+scenes of `_drawn` are drawn as before it, so the figures beside their floors hold.
 A sheet running out of the
 frame left a sliver of desk along the frame's edge, read as a 1 (desk precision 0.946
 without cutting the sheet's mask at the frame). The figures beside the floors are the
@@ -52,6 +54,7 @@ def recognizer():
 
 @pytest.fixture(scope="module")
 def photos(mnist):
+    """The photo-like tier as drawn now (8 of its 29 sheets on a desk written to their edge)."""
     stream = photo_stream(mnist.x_test, mnist.y_test, seed=2027, size=(1024, 768))
     return [next(stream) for _ in range(N)]
 
@@ -63,16 +66,16 @@ def photos(mnist):
             "all",
             lambda s: True,
             {"recall": 0.92, "precision": 0.96, "line_exact": 0.76},
-        ),  # measured 0.973 / 0.991 / 0.854
-        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.9, "precision": 0.96}),  # 0.963 / 0.990
+        ),  # measured 0.969 / 0.989 / 0.833
+        ("sheet on a desk", lambda s: s.conditions["desk"], {"recall": 0.9, "precision": 0.96}),  # 0.957 / 0.987
         (
             "ruled or grid paper",
             lambda s: s.conditions["paper"] != "plain",
             {"recall": 0.9, "precision": 0.95},
-        ),  # 0.980 / 0.988
-        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.9}),  # 0.985
-        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.93, "line_exact": 0.78}),  # 0.979 / 0.863
-        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.9}),  # 0.988
+        ),  # 0.975 / 0.985
+        ("dim light", lambda s: s.conditions["light"] < 0.6, {"recall": 0.9}),  # 0.982
+        ("thin pen", lambda s: s.conditions["pen"] == "thin", {"recall": 0.93, "line_exact": 0.78}),  # 0.983 / 0.843
+        ("uneven sizes", lambda s: s.conditions["sizes"] == "uneven", {"recall": 0.9}),  # 0.983
     ],
 )
 def test_photo_like_floor(recognizer, photos, condition, pick, floors):
@@ -84,8 +87,9 @@ def test_photo_like_floor(recognizer, photos, condition, pick, floors):
 
 
 def _drawn(mnist, seed: int, pick, n: int = 16, size: tuple[int, int] = (1024, 768)) -> list:
-    """The first `n` photo-like scenes (`size`) of `seed` that `pick` takes."""
-    stream = photo_stream(mnist.x_test, mnist.y_test, seed=seed, size=size)
+    """The first `n` photo-like scenes (`size`) of `seed` that `pick` takes, drawn as before
+    sheets were written to their edge: the draw the floors were measured on."""
+    stream = photo_stream(mnist.x_test, mnist.y_test, seed=seed, size=size, to_edge=0.0)
     return list(itertools.islice((s for s in stream if pick(s)), n))
 
 

@@ -42,3 +42,36 @@ def test_a_pencil_stroke_is_speckled_and_its_draw_leaves_the_others_alone(monkey
     for a, b, is_pencil in zip(speckled, plain, pencil):
         assert a.conditions == b.conditions and a.lines == b.lines
         assert np.array_equal(a.image, b.image) != is_pencil
+
+
+def test_a_sheet_written_to_its_edge_is_cut_past_its_ink_and_leaves_the_others_alone(monkeypatch):
+    """A sticky note or a slip is written to its edge: some sheets on a desk end a few px to
+    3% of the page past their longest line. The cut draws from a stream seeded by the
+    generator's state, which it leaves as it is, so the other scenes stay the ones they were:
+    never cutting changes the cut sheets' pixels and nothing else."""
+    from digitedge.train import photoscenes
+
+    owner = np.zeros((100, 1000), np.int32)
+    owner[40:60, 300:700] = 1
+    cuts = [photoscenes._cut(owner, np.random.default_rng(seed)) for seed in range(200)]
+    cut = [c for c in cuts if c < 1000]
+    assert 0.2 < len(cut) / len(cuts) < 0.4  # TO_EDGE of the sheets
+    assert min(cut) >= 700 + 5 and max(cut) <= 700 + 30  # past the ink, by 0.5-3% of the page
+    digits = np.zeros((10, 28, 28), np.uint8)
+    digits[:, 4:24, 12:16] = 255
+
+    def draw() -> list:
+        return list(itertools.islice(photoscenes.photo_stream(digits, np.arange(10), seed=5, size=(400, 300)), 16))
+
+    drawn = draw()
+    monkeypatch.setattr(photoscenes, "_cut", lambda owner, rng, to_edge: owner.shape[1] + int(0 * rng.random(9).sum()))
+    whole = draw()
+    edge = [s.conditions["edge"] for s in drawn]
+    assert any(edge) and not all(edge)
+    for a, b, is_cut in zip(drawn, whole, edge):
+        assert a.lines == b.lines and a.conditions == {**b.conditions, "edge": is_cut}
+        assert np.array_equal(a.image, b.image) != is_cut
+        assert not is_cut or a.conditions["desk"]
+    monkeypatch.undo()
+    before = photoscenes.photo_stream(digits, np.arange(10), seed=5, size=(400, 300), to_edge=0)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(before, whole))  # `to_edge=0`: the draw before it
