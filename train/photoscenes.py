@@ -220,7 +220,9 @@ def _tooth(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
 
 def _side(rng: np.random.Generator) -> np.random.Generator:
     """A stream seeded from `rng`'s state, which it leaves as it is: a condition added to
-    the generator later draws from it, so every scene it spares stays as it was."""
+    the generator later draws from it, so every scene it spares stays as it was. (Not
+    `rng.spawn`, as the pencil's tooth uses: a spawn on every sheet on a desk would give
+    later pencil scenes other children, and so other speckle.)"""
     return np.random.default_rng(rng.bit_generator.state["state"]["state"])
 
 
@@ -253,7 +255,7 @@ def _camera(
     bh, bw = page.shape[:2]  # the frame is drawn at this size too
     corners = np.array([[0, 0], [bw, 0], [bw, bh], [0, bh]], np.float32)
     desk = rng.random() < 0.5
-    sheet = np.ones((bh, bw), np.float32)  # the paper, in the page's own pixels
+    cut = bw  # where the paper ends on the right, in the page's own pixels
     if desk:  # a sheet on a desk, covering a third to three quarters of the frame
         cover = rng.uniform(0.55, 0.85)
         centre = np.array([bw * rng.uniform(0.4, 0.6), bh * rng.uniform(0.4, 0.6)], np.float32)
@@ -266,7 +268,7 @@ def _camera(
         rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], np.float32)
         quad = (quad - centre) @ rot.T + centre
         background = _desk(bh, bw, rng)
-        sheet[:, _cut(owner, _side(rng), to_edge) :] = 0
+        cut = _cut(owner, _side(rng), to_edge)
     else:  # paper fills the frame, seen a little askew; a sliver of desk may show at its edges
         # (as where a sheet was cropped from a photo a little loosely), up to 2% of the frame
         quad = (
@@ -277,6 +279,8 @@ def _camera(
     m = cv2.getPerspectiveTransform(corners, quad.astype(np.float32))
     photo = cv2.warpPerspective(page, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if background is not None:
+        sheet = np.zeros((bh, bw), np.float32)
+        sheet[:, :cut] = 1
         inside = cv2.warpPerspective(sheet, m, (bw, bh), flags=cv2.INTER_LINEAR)[..., None]
         photo = photo * inside + background * (1 - inside)
     yy, xx = np.mgrid[0:bh, 0:bw].astype(np.float32)
@@ -305,10 +309,9 @@ def _camera(
     image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
     ok, enc = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 95))])
     rim = not desk and bool(((quad > 0) & (quad < [bw, bh])).any())  # a corner inside the frame: desk shows
-    edge = desk and not sheet[:, -1].any()
     shot: dict[str, object] = {
         "desk": desk,
-        "edge": edge,
+        "edge": cut < bw,
         "rim": rim,
         "shadow": shadowed,
         "light": round(float(light.mean()), 2),

@@ -18,6 +18,16 @@ def test_no_digit_is_drawn_taller_than_the_page():
     assert min(heights) >= int(0.6 * height)
 
 
+def _bars(seed: int, n: int, **options) -> list:
+    """The first `n` photo-like scenes (400x300) of `seed`, every digit drawn as a bar."""
+    from digitedge.train import photoscenes
+
+    digits = np.zeros((10, 28, 28), np.uint8)
+    digits[:, 4:24, 12:16] = 255
+    stream = photoscenes.photo_stream(digits, np.arange(10), seed=seed, size=(400, 300), **options)
+    return list(itertools.islice(stream, n))
+
+
 def test_a_pencil_stroke_is_speckled_and_its_draw_leaves_the_others_alone(monkeypatch):
     """Graphite catches on the paper's tooth: most of a pencil stroke is full, some of it
     nearly bare. The speckle is drawn from a stream of its own, so the scenes stay the ones
@@ -28,15 +38,9 @@ def test_a_pencil_stroke_is_speckled_and_its_draw_leaves_the_others_alone(monkey
     tooth = photoscenes._tooth((200, 200), np.random.default_rng(1))
     assert 0.1 <= tooth.min() and tooth.max() <= 1.0
     assert np.mean(tooth == 1.0) > 0.2 and np.mean(tooth < 0.5) > 0.03  # mostly full, some pits
-    digits = np.zeros((10, 28, 28), np.uint8)
-    digits[:, 4:24, 12:16] = 255  # a bar for every digit
-
-    def draw() -> list:
-        return list(itertools.islice(photoscenes.photo_stream(digits, np.arange(10), seed=3, size=(400, 300)), 12))
-
-    speckled = draw()
+    speckled = _bars(seed=3, n=12)
     monkeypatch.setattr(photoscenes, "_tooth", lambda shape, rng: np.ones(shape, np.float32) + 0 * rng.random(99).sum())
-    plain = draw()
+    plain = _bars(seed=3, n=12)
     pencil = [s.conditions["ink"] == "pencil" for s in speckled]
     assert any(pencil) and not all(pencil)
     for a, b, is_pencil in zip(speckled, plain, pencil):
@@ -57,15 +61,9 @@ def test_a_sheet_written_to_its_edge_is_cut_past_its_ink_and_leaves_the_others_a
     cut = [c for c in cuts if c < 1000]
     assert 0.2 < len(cut) / len(cuts) < 0.4  # TO_EDGE of the sheets
     assert min(cut) >= 700 + 5 and max(cut) <= 700 + 30  # past the ink, by 0.5-3% of the page
-    digits = np.zeros((10, 28, 28), np.uint8)
-    digits[:, 4:24, 12:16] = 255
-
-    def draw() -> list:
-        return list(itertools.islice(photoscenes.photo_stream(digits, np.arange(10), seed=5, size=(400, 300)), 16))
-
-    drawn = draw()
+    drawn = _bars(seed=5, n=16)
     monkeypatch.setattr(photoscenes, "_cut", lambda owner, rng, to_edge: owner.shape[1] + int(0 * rng.random(9).sum()))
-    whole = draw()
+    whole = _bars(seed=5, n=16)
     edge = [s.conditions["edge"] for s in drawn]
     assert any(edge) and not all(edge)
     for a, b, is_cut in zip(drawn, whole, edge):
@@ -73,5 +71,5 @@ def test_a_sheet_written_to_its_edge_is_cut_past_its_ink_and_leaves_the_others_a
         assert np.array_equal(a.image, b.image) != is_cut
         assert not is_cut or a.conditions["desk"]
     monkeypatch.undo()
-    before = photoscenes.photo_stream(digits, np.arange(10), seed=5, size=(400, 300), to_edge=0)
+    before = _bars(seed=5, n=16, to_edge=0)
     assert all(np.array_equal(a.image, b.image) for a, b in zip(before, whole))  # `to_edge=0`: the draw before it
